@@ -1,0 +1,245 @@
+/**
+ * Loading a Wasm component and creating fresh instances of it.
+ *
+ * A component is transpiled once with jco (cached on disk by content hash), its core modules are compiled once,
+ * and every request gets a new instance, as on Spin. Two things keep that cheap on V8:
+ * - the generated glue is imported once and its `instantiate` is called per request with already-compiled modules;
+ * - the main core module is rewritten to import its memory, so instantiation copies no data segments: a pooled
+ *   memory is reset to the pristine image instead (see `wasm/memory-image.ts`).
+ *
+ * Blocking WASI and Spin calls are JSPI suspension points (`asyncImports`), so an instance waiting on I/O leaves
+ * the event loop free for other requests.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { HostError } from './errors.ts';
+import { extractMemoryImage, MemoryPool } from './wasm/memory-image.ts';
+
+/** Imports that may suspend the guest (host returns a Promise). Unversioned names match every 0.2.x import. */
+export const ASYNC_IMPORTS = [
+  'wasi:io/poll#poll',
+  'wasi:io/poll#[method]pollable.block',
+  'wasi:io/streams#[method]input-stream.blocking-read',
+  'wasi:io/streams#[method]input-stream.blocking-skip',
+  'wasi:io/streams#[method]output-stream.blocking-write-and-flush',
+  'wasi:io/streams#[method]output-stream.blocking-flush',
+  'wasi:io/streams#[method]output-stream.blocking-write-zeroes-and-flush',
+  'wasi:io/streams#[method]output-stream.blocking-splice',
+  ...['get', 'set', 'delete', 'exists', 'get-keys'].map((f) => `fermyon:spin/key-value#[method]store.${f}`),
+];
+
+const EXPORT = 'wasi:http/incoming-handler#handle';
+
+/** Bump when the transpile options or the host's expectations of the glue change. */
+const CACHE_VERSION = 'v1';
+
+type Instantiate = (
+  getCoreModule: (name: string) => WebAssembly.Module,
+  imports: Record<string, unknown>,
+  instantiateCore: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => { exports: WebAssembly.Exports },
+) => unknown;
+
+/** The exports of an instance of an HTTP component. */
+export interface HttpExports {
+  incomingHandler: { handle(request: unknown, responseOut: unknown): Promise<void> };
+}
+
+/** One live instance and the way to give back what it borrowed. */
+export interface Instance {
+  exports: HttpExports;
+  /** Call once the instance is finished; its memory goes back to the pool. */
+  release(): void;
+}
+
+export interface LoadOptions {
+  /** Directory for transpiled glue, keyed by content hash. */
+  cacheDir: string;
+  /** Keep up to this many idle reset memories per component. */
+  poolSize?: number;
+}
+
+/** Pool statistics, for benchmarks and `/info`-style diagnostics. */
+export interface ComponentStats {
+  instances: number;
+  pooledMemory: boolean;
+  pool?: ReturnType<MemoryPool['stats']>;
+}
+
+interface Pooled {
+  module: WebAssembly.Module;
+  pool: MemoryPool;
+  importModule: string;
+  importName: string;
+}
+
+export class LoadedComponent {
+  readonly id: string;
+  readonly wasmPath: string;
+  readonly imports: readonly string[];
+  readonly #instantiate: Instantiate;
+  readonly #modules: Map<string, WebAssembly.Module>;
+  readonly #pooled: Pooled | undefined;
+  #instances = 0;
+
+  private constructor(
+    id: string,
+    wasmPath: string,
+    imports: string[],
+    instantiate: Instantiate,
+    modules: Map<string, WebAssembly.Module>,
+    pooled: Pooled | undefined,
+  ) {
+    this.id = id;
+    this.wasmPath = wasmPath;
+    this.imports = imports;
+    this.#instantiate = instantiate;
+    this.#modules = modules;
+    this.#pooled = pooled;
+  }
+
+  /** Transpiles (or reuses the cached transpilation of) a component and compiles its core modules. */
+  static async load(id: string, wasmPath: string, options: LoadOptions): Promise<LoadedComponent> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(wasmPath);
+    } catch (cause) {
+      throw new HostError(`component '${id}': cannot read ${wasmPath}`, {
+        code: 'component-missing',
+        hint: 'has `npm run build` been run? It builds every component into dist/',
+        cause,
+      });
+    }
+    const hash = createHash('sha256').update(bytes).update(CACHE_VERSION).digest('hex').slice(0, 32);
+    const dir = join(options.cacheDir, hash);
+    const meta = await transpileCached(id, bytes, dir);
+
+    const { instantiate } = (await import(pathToFileURL(join(dir, 'component.js')).href)) as { instantiate: Instantiate };
+    const modules = new Map<string, WebAssembly.Module>();
+    let pooled: Pooled | undefined;
+    await Promise.all(
+      meta.coreModules.map(async (name) => {
+        const code = await readFile(join(dir, name));
+        const plan = name === meta.mainModule ? extractMemoryImage(code) : null;
+        if (plan) {
+          const module = await WebAssembly.compile(plan.module);
+          const pool = new MemoryPool(plan, { max: options.poolSize ?? 16 });
+          pooled = { module, pool, importModule: plan.importModule, importName: plan.importName };
+          modules.set(name, module);
+        } else {
+          modules.set(name, await WebAssembly.compile(code));
+        }
+      }),
+    );
+    return new LoadedComponent(id, wasmPath, meta.imports, instantiate, modules, pooled);
+  }
+
+  /** Creates a fresh instance with the given import object. */
+  instantiate(imports: Record<string, unknown>): Instance {
+    const pooled = this.#pooled;
+    let memory: WebAssembly.Memory | undefined;
+    const instantiateCore = (module: WebAssembly.Module, coreImports: WebAssembly.Imports = {}) => {
+      if (pooled && module === pooled.module) {
+        memory = pooled.pool.acquire();
+        coreImports = { ...coreImports, [pooled.importModule]: { [pooled.importName]: memory } };
+      }
+      return { exports: new WebAssembly.Instance(module, coreImports).exports };
+    };
+    let exports: HttpExports;
+    try {
+      exports = this.#instantiate((name) => this.#modules.get(name)!, imports, instantiateCore) as HttpExports;
+    } catch (err) {
+      if (memory) pooled!.pool.release(memory);
+      throw err;
+    }
+    this.#instances++;
+    let released = false;
+    return {
+      exports,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (memory) pooled!.pool.release(memory);
+      },
+    };
+  }
+
+  stats(): ComponentStats {
+    return {
+      instances: this.#instances,
+      pooledMemory: this.#pooled !== undefined,
+      ...(this.#pooled ? { pool: this.#pooled.pool.stats() } : {}),
+    };
+  }
+}
+
+interface TranspileMeta {
+  coreModules: string[];
+  mainModule: string;
+  imports: string[];
+  exports: string[];
+}
+
+async function transpileCached(id: string, bytes: Uint8Array, dir: string): Promise<TranspileMeta> {
+  const metaPath = join(dir, 'meta.json');
+  if (existsSync(metaPath)) return JSON.parse(await readFile(metaPath, 'utf8')) as TranspileMeta;
+
+  const { transpile } = await import('@bytecodealliance/jco');
+  let out: Awaited<ReturnType<typeof transpile>>;
+  try {
+    out = await transpile(bytes, {
+      name: 'component',
+      instantiation: 'async',
+      asyncMode: 'jspi',
+      asyncImports: ASYNC_IMPORTS,
+      asyncExports: [EXPORT],
+      wasiShim: false,
+      noTypescript: true,
+      quiet: true,
+      base64Cutoff: 0,
+    });
+  } catch (cause) {
+    throw new HostError(`component '${id}': jco could not transpile it`, {
+      code: 'component-invalid',
+      hint: 'is it a WebAssembly component exporting wasi:http/incoming-handler@0.2.x?',
+      cause,
+    });
+  }
+  const exportNames = out.exports.map(([name]) => name);
+  if (!exportNames.some((n) => n.startsWith('wasi:http/incoming-handler@0.2'))) {
+    throw new HostError(`component '${id}' does not export wasi:http/incoming-handler@0.2.x (exports: ${exportNames.join(', ')})`, {
+      code: 'component-invalid',
+      hint: 'HTTP components must export wasi:http/incoming-handler; this host does not run the legacy fermyon:spin/inbound-http',
+    });
+  }
+  // Write into a temporary directory and rename, so concurrent hosts never see a half-written cache entry.
+  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  await mkdir(tmp, { recursive: true });
+  const coreModules: string[] = [];
+  let mainModule = '';
+  let mainSize = -1;
+  for (const [name, data] of Object.entries(out.files)) {
+    if (name.endsWith('.d.ts')) continue;
+    await writeFile(join(tmp, name), data);
+    if (name.endsWith('.wasm')) {
+      coreModules.push(name);
+      if (data.length > mainSize) {
+        mainSize = data.length;
+        mainModule = name;
+      }
+    }
+  }
+  const meta: TranspileMeta = { coreModules, mainModule, imports: out.imports, exports: exportNames };
+  await writeFile(join(tmp, 'meta.json'), JSON.stringify(meta, null, 2));
+  try {
+    await rename(tmp, dir);
+  } catch {
+    // Another process won the race; use its copy.
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return meta;
+}
