@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import { existsSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { App } from './app.ts';
 import { parseListen, type UpOptions } from './cli.ts';
 import { HostError } from './errors.ts';
@@ -24,7 +24,11 @@ function manifestPath(from: string): string {
 }
 
 /** Starts an app as `spin up` would; resolves once it is serving. */
-export async function up(options: UpOptions, out: (line: string) => void = console.log): Promise<RunningApp> {
+export async function up(
+  options: UpOptions,
+  out: (line: string) => void = console.log,
+  log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<RunningApp> {
   const manifest = manifestPath(options.from);
   if (options.build) {
     const { buildApp } = await import('../scripts/build.ts');
@@ -39,6 +43,7 @@ export async function up(options: UpOptions, out: (line: string) => void = conso
     variables: options.variables,
     keyValues: options.keyValues,
     quiet: options.quiet,
+    log,
   });
   const { host, port } = parseListen(options.listen);
   let listening: Awaited<ReturnType<typeof listen>> | undefined;
@@ -59,8 +64,6 @@ export async function up(options: UpOptions, out: (line: string) => void = conso
   }
   const { server, url, address } = listening!;
   app.setListenAuthority(`${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
-  const shown = relative(process.cwd(), manifest) || manifest;
-  void shown;
   for (const line of app.startupLines(url)) out(line);
   return {
     app,

@@ -1,19 +1,40 @@
-/** A `fermyon:spin` error variant as it arrives in JavaScript (thrown). */
+/**
+ * Errors from `fermyon:spin` imports as guests receive them.
+ *
+ * NOTE: componentize-js throws a WIT `result::err` as an `Error` whose `payload` is the variant (`{ tag, val? }`).
+ *
+ * @module
+ */
+
+/** A `fermyon:spin` error variant. */
 export interface SpinErrorValue {
   tag: string;
   val?: unknown;
 }
 
-export function isSpinError(err: unknown): err is SpinErrorValue {
-  return typeof err === 'object' && err !== null && typeof (err as SpinErrorValue).tag === 'string';
+function isVariant(v: unknown): v is SpinErrorValue {
+  return typeof v === 'object' && v !== null && typeof (v as SpinErrorValue).tag === 'string';
 }
 
-/** Renders a thrown Spin error the way Spin's own SDKs display it (`Error::AccessDenied`, `Error::Other("…")`). */
+/** The error variant carried by a thrown value, if any. */
+export function spinError(err: unknown): SpinErrorValue | undefined {
+  if (isVariant(err)) return err;
+  const payload = (err as { payload?: unknown } | null)?.payload;
+  return isVariant(payload) ? payload : undefined;
+}
+
+export function isSpinError(err: unknown, tag?: string): boolean {
+  const v = spinError(err);
+  return v !== undefined && (tag === undefined || v.tag === tag);
+}
+
+/** Renders a Spin error the way Spin's Rust SDK displays it: `Error::AccessDenied`, `Error::Other("…")`. */
 export function describeSpinError(err: unknown): string {
-  if (!isSpinError(err)) return err instanceof Error ? err.message : String(err);
-  const name = err.tag
+  const v = spinError(err);
+  if (!v) return err instanceof Error ? err.message : String(err);
+  const name = v.tag
     .split('-')
     .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
     .join('');
-  return err.val === undefined ? `Error::${name}` : `Error::${name}(${JSON.stringify(err.val)})`;
+  return v.val === undefined ? `Error::${name}` : `Error::${name}(${JSON.stringify(v.val)})`;
 }

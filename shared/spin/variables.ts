@@ -11,7 +11,7 @@ export function variable(name: string): string | undefined {
   try {
     return get(name);
   } catch (err) {
-    if (isSpinError(err) && err.tag === 'undefined') return undefined;
+    if (isSpinError(err, 'undefined')) return undefined;
     throw err;
   }
 }

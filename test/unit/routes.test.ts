@@ -385,9 +385,10 @@ description = "Not listed"
 `,
       '/app/spin.toml',
     );
+    // Precedence order: on equal leading segments the shorter route sorts first.
     expect(new Router(manifest).routeTable('http://127.0.0.1:3000')).toEqual([
-      '  api: http://127.0.0.1:3000/api/items',
       '  teapot: http://127.0.0.1:3000/tea',
+      '  api: http://127.0.0.1:3000/api/items',
       '  hello: http://127.0.0.1:3000 (wildcard)',
       '    Says hello',
     ]);

@@ -1,0 +1,11 @@
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The Spin apps the tests build and run. */
+export const APPS = {
+  main: join(ROOT, 'spin.toml'),
+  conformance: join(ROOT, 'test/conformance/spin.toml'),
+  probe: join(ROOT, 'test/apps/probe/spin.toml'),
+} as const;
