@@ -73,8 +73,11 @@ export function invoke(component: LoadedComponent, imports: Record<string, unkno
           log(`Error processing request: component '${component.id}' returned without setting a response`);
           resolve(internalError());
         } else if (responseBody && !responseBody.ended && !responseBody.errored && !responseBody.cancelled) {
-          // The guest is gone; a body it never finished can never complete.
-          responseBody.fail(new Error('component returned before finishing the response body'));
+          // The guest is gone and never finished its body. Nothing written means an empty body (StarlingMonkey
+          // answers an uncaught handler exception this way: a 500 whose body it never finishes); a partial body
+          // is cut, so the client sees a truncated message rather than a complete-looking one.
+          if (responseBody.bytesIn === 0) responseBody.end();
+          else responseBody.fail(new Error('component returned before finishing the response body'));
         }
       },
       (err: unknown) => {

@@ -148,7 +148,9 @@ export function identifierError(id: string, delim: '-' | '_', lowerOnly: boolean
     for (const ch of chars.slice(1)) {
       if (/^[0-9]$/.test(ch)) continue;
       if (!/^[A-Za-z]$/.test(ch)) return `${debugChar(delim)}-separated words may only contain alphanumeric ASCII; got ${debugChar(ch)}`;
-      if (/[A-Z]/.test(ch) !== upper) return `${debugChar(delim)}-separated words must be all lowercase or all UPPERCASE; got ${JSON.stringify(word)}`;
+      if (/[A-Z]/.test(ch) !== upper) {
+        return `${debugChar(delim)}-separated words must be all lowercase or all UPPERCASE; got ${JSON.stringify(word)}`;
+      }
     }
     if (lowerOnly && upper) return `Lower-case identifiers must be all lowercase; got ${JSON.stringify(id)}`;
   }
@@ -345,7 +347,10 @@ export function parseManifest(text: string, file: string): Manifest {
     doc = parseToml(text) as Table;
   } catch (cause) {
     if (cause instanceof TomlError) {
-      throw new HostError(`invalid TOML: ${cause.message}`, { code: 'manifest-invalid', file, hint: 'fix the TOML syntax at the position shown', cause });
+      throw new HostError(
+        `invalid TOML: ${cause.message}`,
+        { code: 'manifest-invalid', file, hint: 'fix the TOML syntax at the position shown', cause },
+      );
     }
     throw cause;
   }
@@ -353,7 +358,13 @@ export function parseManifest(text: string, file: string): Manifest {
   checkVersion(ctx, doc);
   r.checkKeys(doc, '', TOP_KEYS);
 
-  if (doc['application'] === undefined) throw r.error('application', 'missing required table `[application]`', 'add `[application]` with at least `name = "..."`');
+  if (doc['application'] === undefined) {
+    throw r.error(
+      'application',
+      'missing required table `[application]`',
+      'add `[application]` with at least `name = "..."`',
+    );
+  }
   const application = parseApplication(ctx, r.table(doc['application'], 'application'));
 
   const variables: Record<string, VariableDecl> = Object.create(null);
@@ -365,11 +376,23 @@ export function parseManifest(text: string, file: string): Manifest {
   for (const [id, value] of Object.entries(compTable)) {
     const path = keyPath('component', id);
     const idErr = identifierError(id, '-', false);
-    if (idErr) throw r.error(path, `invalid component id \`${id}\`: ${idErr}`, 'component ids are kebab-case: words of ASCII letters and digits, each starting with a letter, joined by "-"');
+    if (idErr) {
+      throw r.error(
+        path,
+        `invalid component id \`${id}\`: ${idErr}`,
+        'component ids are kebab-case: words of ASCII letters and digits, each starting with a letter, joined by "-"',
+      );
+    }
     components[id] = parseComponent(ctx, id, value, path);
   }
 
-  if (doc['trigger'] === undefined) throw r.error('trigger', 'missing required table `[trigger]`', 'add at least one `[[trigger.http]]` table with `route` and `component`');
+  if (doc['trigger'] === undefined) {
+    throw r.error(
+      'trigger',
+      'missing required table `[trigger]`',
+      'add at least one `[[trigger.http]]` table with `route` and `component`',
+    );
+  }
   const triggerTable = r.table(doc['trigger'], 'trigger');
   const { triggers, otherTriggers } = parseTriggers(ctx, triggerTable, components);
 
@@ -377,7 +400,12 @@ export function parseManifest(text: string, file: string): Manifest {
   validateTemplates(ctx, variables, components);
 
   // Building the router validates route patterns and reports duplicates exactly as startup would.
-  const router = new Router({ triggers, components });
+  let router: Router;
+  try {
+    router = new Router({ triggers, components });
+  } catch (err) {
+    throw err instanceof HostError ? err.withContext({ file }) : err;
+  }
   if (router.duplicates.length) {
     const lines = router.duplicates.map((d) => `  ${d.replacedKey}: ${d.route} (duplicate of ${d.effectiveKey})`);
     ctx.warnings.push(['The following component routes are duplicates and will never be used:', ...lines].join('\n'));
@@ -415,9 +443,21 @@ function checkVersion({ r }: Ctx, doc: Table): void {
   if (version === '1' || version === 1) {
     throw r.error('spin_manifest_version', 'manifest version 1 is not supported', hint, 'manifest-version');
   }
-  if (version === undefined) throw r.error('spin_manifest_version', 'missing required key `spin_manifest_version`', hint, 'manifest-version');
+  if (version === undefined) {
+    throw r.error(
+      'spin_manifest_version',
+      'missing required key `spin_manifest_version`',
+      hint,
+      'manifest-version',
+    );
+  }
   if (version !== 2 && version !== 2n) {
-    throw r.error('spin_manifest_version', `invalid manifest version: ${typeof version === 'string' ? JSON.stringify(version) : String(version)}`, hint, 'manifest-version');
+    throw r.error(
+      'spin_manifest_version',
+      `invalid manifest version: ${typeof version === 'string' ? JSON.stringify(version) : String(version)}`,
+      hint,
+      'manifest-version',
+    );
   }
 }
 
@@ -475,7 +515,12 @@ function parseVariable(ctx: Ctx, name: string, value: unknown): VariableDecl {
   const path = keyPath('variables', name);
   const idErr = identifierError(name, '_', true);
   if (idErr) {
-    throw r.error(path, `invalid variable name \`${name}\`: ${idErr}`, 'variable names are lower_snake_case: lowercase ASCII words joined by "_", each starting with a letter', 'variable-invalid');
+    throw r.error(
+      path,
+      `invalid variable name \`${name}\`: ${idErr}`,
+      'variable names are lower_snake_case: lowercase ASCII words joined by "_", each starting with a letter',
+      'variable-invalid',
+    );
   }
   const t = r.table(value, path);
   r.checkKeys(t, path, VARIABLE_KEYS);
@@ -515,7 +560,13 @@ function parseSource(ctx: Ctx, value: unknown, path: string): ComponentSource {
     r.checkKeys(t, path, ['url', 'digest']);
     const url = r.reqString(t, 'url', path);
     const digest = r.reqString(t, 'digest', path);
-    if (!digest.startsWith('sha256:')) throw r.error(keyPath(path, 'digest'), `invalid digest ${JSON.stringify(digest)}: must begin with 'sha256:'`, hint);
+    if (!digest.startsWith('sha256:')) {
+      throw r.error(
+        keyPath(path, 'digest'),
+        `invalid digest ${JSON.stringify(digest)}: must begin with 'sha256:'`,
+        hint,
+      );
+    }
     return { kind: 'url', url, digest };
   }
   if ('package' in t || 'version' in t || 'registry' in t) {
@@ -537,7 +588,11 @@ function parseFiles(ctx: Ctx, value: unknown, path: string): FileMount[] {
     r.checkKeys(t, p, ['source', 'destination']);
     const mount = { source: r.reqString(t, 'source', p), destination: r.reqString(t, 'destination', p) };
     if (!mount.destination.startsWith('/')) {
-      throw r.error(keyPath(p, 'destination'), `destination ${JSON.stringify(mount.destination)} must be an absolute path`, 'start the guest path with "/"');
+      throw r.error(
+        keyPath(p, 'destination'),
+        `destination ${JSON.stringify(mount.destination)} must be an absolute path`,
+        'start the guest path with "/"',
+      );
     }
     return mount;
   });
@@ -589,15 +644,23 @@ function parseComponent(ctx: Ctx, id: string, value: unknown, path: string): Com
   const variables = r.optStringMap(t, 'variables', path) ?? {};
   for (const name of Object.keys(variables)) {
     const idErr = identifierError(name, '_', true);
-    if (idErr) throw r.error(keyPath(keyPath(path, 'variables'), name), `invalid variable name \`${name}\`: ${idErr}`, 'variable names are lower_snake_case', 'variable-invalid');
+    if (idErr) {
+      throw r.error(
+        keyPath(keyPath(path, 'variables'), name),
+        `invalid variable name \`${name}\`: ${idErr}`,
+        'variable names are lower_snake_case',
+        'variable-invalid',
+      );
+    }
   }
 
   const allowedOutboundHosts = r.optStringArray(t, 'allowed_outbound_hosts', path) ?? [];
   const httpHosts = r.optStringArray(t, 'allowed_http_hosts', path);
   if (httpHosts?.length) {
     const converted = convertAllowedHttpHosts(ctx, httpHosts, keyPath(path, 'allowed_http_hosts'));
+    const list = converted.map((h) => JSON.stringify(h)).join(', ');
     ctx.warnings.push(
-      `Use of the deprecated field \`allowed_http_hosts\` - to fix, replace \`allowed_http_hosts\` with \`allowed_outbound_hosts = [${converted.map((h) => JSON.stringify(h)).join(', ')}]\``,
+      `Use of the deprecated field \`allowed_http_hosts\` - to fix, replace \`allowed_http_hosts\` with \`allowed_outbound_hosts = [${list}]\``,
     );
     allowedOutboundHosts.push(...converted);
   }
@@ -633,7 +696,11 @@ interface RawTrigger {
   component?: string | Table;
 }
 
-function parseTriggers(ctx: Ctx, triggerTable: Table, components: Record<string, Component>): { triggers: HttpTrigger[]; otherTriggers: OtherTrigger[] } {
+function parseTriggers(
+  ctx: Ctx,
+  triggerTable: Table,
+  components: Record<string, Component>,
+): { triggers: HttpTrigger[]; otherTriggers: OtherTrigger[] } {
   const { r } = ctx;
   const raw: RawTrigger[] = [];
   for (const [type, list] of Object.entries(triggerTable)) {
@@ -716,7 +783,11 @@ function parseHttpTrigger(ctx: Ctx, t: RawTrigger, index: number, components: Re
   const routeValue = table['route'];
   let route: HttpTrigger['route'];
   if (routeValue === undefined) {
-    throw r.error(keyPath(path, 'route'), 'missing required key `route`', 'set `route = "/path"` (or `"/path/..."` for a prefix), or `route = { private = true }`');
+    throw r.error(
+      keyPath(path, 'route'),
+      'missing required key `route`',
+      'set `route = "/path"` (or `"/path/..."` for a prefix), or `route = { private = true }`',
+    );
   } else if (typeof routeValue === 'string') {
     route = routeValue;
   } else {
@@ -738,10 +809,18 @@ function parseHttpTrigger(ctx: Ctx, t: RawTrigger, index: number, components: Re
   const trigger: HttpTrigger = { id: t.id, route, executor: parseExecutor(ctx, table['executor'], keyPath(path, 'executor')), index };
   const hasStatic = table['static_response'] !== undefined;
   if (t.component !== undefined && hasStatic) {
-    throw r.error(path, `Triggers must specify either component or static_response - ${t.id} has both`, 'remove one of `component` and `static_response`');
+    throw r.error(
+      path,
+      `Triggers must specify either component or static_response - ${t.id} has both`,
+      'remove one of `component` and `static_response`',
+    );
   }
   if (t.component === undefined && !hasStatic) {
-    throw r.error(path, `Triggers must specify either component or static_response - ${t.id} has neither`, 'add `component = "<component-id>"`');
+    throw r.error(
+      path,
+      `Triggers must specify either component or static_response - ${t.id} has neither`,
+      'add `component = "<component-id>"`',
+    );
   }
   if (typeof t.component === 'string') {
     if (!Object.hasOwn(components, t.component)) {
@@ -777,11 +856,21 @@ function parseExecutor(ctx: Ctx, value: unknown, path: string): HttpExecutor {
     case 'wagi': {
       r.checkKeys(t, path, ['type', 'argv', 'entrypoint']);
       const entrypoint = r.optString(t, 'entrypoint', path) ?? '_start';
-      if (entrypoint !== '_start') throw r.error(keyPath(path, 'entrypoint'), "Wagi components cannot use the deprecated 'entrypoint' field", 'remove `entrypoint`');
+      if (entrypoint !== '_start') {
+        throw r.error(
+          keyPath(path, 'entrypoint'),
+          "Wagi components cannot use the deprecated 'entrypoint' field",
+          'remove `entrypoint`',
+        );
+      }
       return { type: 'wagi', argv: r.optString(t, 'argv', path) ?? '${SCRIPT_NAME} ${ARGS}', entrypoint };
     }
     default:
-      throw r.error(keyPath(path, 'type'), `unknown executor type \`${type}\``, 'use `http` (default), `spin`, `wagi` or `wasip3-unstable`');
+      throw r.error(
+        keyPath(path, 'type'),
+        `unknown executor type \`${type}\``,
+        'use `http` (default), `spin`, `wagi` or `wasip3-unstable`',
+      );
   }
 }
 
@@ -816,7 +905,11 @@ function validateDependencies(ctx: Ctx, components: Record<string, Component>): 
       const p = keyPath(depsPath, name);
       const isPackage = /^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*(\/[A-Za-z][A-Za-z0-9-]*)?(@[0-9A-Za-z.+-]+)?$/.test(name);
       if (!isPackage && identifierError(name, '-', false)) {
-        throw r.error(p, `invalid dependency name ${JSON.stringify(name)}`, 'use "namespace:package[/interface][@version]" or a kebab-case plain name');
+        throw r.error(
+          p,
+          `invalid dependency name ${JSON.stringify(name)}`,
+          'use "namespace:package[/interface][@version]" or a kebab-case plain name',
+        );
       }
       if (typeof value === 'string') {
         if (!isPackage) throw r.error(p, `dependency ${JSON.stringify(name)} must specify a package name`);
@@ -824,9 +917,15 @@ function validateDependencies(ctx: Ctx, components: Record<string, Component>): 
       }
       const t = r.table(value, p);
       const keys = Object.keys(t);
-      const form = DEPENDENCY_FORMS.find((f) => f.required.every((k) => keys.includes(k)) && keys.every((k) => f.required.includes(k) || f.optional.includes(k)));
+      const form = DEPENDENCY_FORMS.find(
+        (f) => f.required.every((k) => keys.includes(k)) && keys.every((k) => f.required.includes(k) || f.optional.includes(k)),
+      );
       if (!form) {
-        throw r.error(p, 'unrecognized dependency', 'use "<semver>", { version, registry?, package?, export? }, { path, export? }, { url, digest, export? } or { component, export? }');
+        throw r.error(
+          p,
+          'unrecognized dependency',
+          'use "<semver>", { version, registry?, package?, export? }, { path, export? }, { url, digest, export? } or { component, export? }',
+        );
       }
       if (!isPackage && form.required[0] === 'version' && t['package'] === undefined) {
         throw r.error(p, `dependency ${JSON.stringify(name)} must specify a package name`);
@@ -835,7 +934,10 @@ function validateDependencies(ctx: Ctx, components: Record<string, Component>): 
       if (form.required[0] === 'component') {
         const target = t['component'] as string;
         if (!Object.hasOwn(components, target)) {
-          throw new HostError(`dependency ID ${target} does not exist`, { code: 'component-missing', file: r.file, key: keyPath(p, 'component'), hint: `add a [component.${target}] table` });
+          throw new HostError(
+            `dependency ID ${target} does not exist`,
+            { code: 'component-missing', file: r.file, key: keyPath(p, 'component'), hint: `add a [component.${target}] table` },
+          );
         }
       }
     }
@@ -846,21 +948,36 @@ function validateDependencies(ctx: Ctx, components: Record<string, Component>): 
 function validateTemplates(ctx: Ctx, variables: Record<string, VariableDecl>, components: Record<string, Component>): void {
   const { r } = ctx;
   const declared = Object.keys(variables);
-  const unknownHint = (name: string) => `declare it under [variables] (e.g. \`${name} = { default = "..." }\`)${declared.length ? `; declared: ${declared.join(', ')}` : ''}`;
+  const unknownHint = (name: string) =>
+    `declare it under [variables] (e.g. \`${name} = { default = "..." }\`)${declared.length ? `; declared: ${declared.join(', ')}` : ''}`;
   for (const component of Object.values(components)) {
     const base = keyPath('component', component.id);
     for (const [name, value] of Object.entries(component.variables)) {
       const p = keyPath(keyPath(base, 'variables'), name);
       const template = parseTemplateAt(ctx, value, p);
       for (const ref of template.variables) {
-        if (!Object.hasOwn(variables, ref)) throw r.error(p, `invalid variable template: unknown variable ${JSON.stringify(ref)}`, unknownHint(ref), 'template-invalid');
+        if (!Object.hasOwn(variables, ref)) {
+          throw r.error(
+            p,
+            `invalid variable template: unknown variable ${JSON.stringify(ref)}`,
+            unknownHint(ref),
+            'template-invalid',
+          );
+        }
       }
     }
     component.allowedOutboundHosts.forEach((entry, i) => {
       const p = keyPath(keyPath(base, 'allowed_outbound_hosts'), i);
       const template = parseTemplateAt(ctx, entry, p);
       for (const ref of template.variables) {
-        if (!Object.hasOwn(variables, ref)) throw r.error(p, `invalid variable template: unknown variable ${JSON.stringify(ref)}`, unknownHint(ref), 'template-invalid');
+        if (!Object.hasOwn(variables, ref)) {
+          throw r.error(
+            p,
+            `invalid variable template: unknown variable ${JSON.stringify(ref)}`,
+            unknownHint(ref),
+            'template-invalid',
+          );
+        }
       }
       // Like Spin, templated entries are checked only when every referenced variable has a default.
       const defaults = template.variables.map((v) => variables[v]?.default);
@@ -870,7 +987,9 @@ function validateTemplates(ctx: Ctx, variables: Record<string, VariableDecl>, co
         parseAllowedHost(rendered);
       } catch (err) {
         if (!(err instanceof HostError)) throw err;
-        const reason = template.isLiteral ? err.reason : `using default variable value(s) with template ${JSON.stringify(template.toString())} results in invalid config: ${err.reason}`;
+        const reason = template.isLiteral
+          ? err.reason
+          : `using default variable value(s) with template ${JSON.stringify(template.toString())} results in invalid config: ${err.reason}`;
         throw new HostError(reason, { code: err.code, file: r.file, key: p, hint: err.hint, cause: err });
       }
     });

@@ -216,7 +216,10 @@ export class Router {
       const key = trigger.component ?? trigger.id;
       if (typeof trigger.route !== 'string') {
         if (trigger.route.private === true) continue;
-        throw new HostError(`route must be a string pattern or '{ private = true }': '${key}' has { private = false }`, { code: 'route-invalid' });
+        throw new HostError(
+          `route must be a string pattern or '{ private = true }': '${key}' has { private = false }`,
+          { code: 'route-invalid' },
+        );
       }
       const raw = trigger.route;
       const entry = { trigger, key, raw, based: basedRoute(raw) };

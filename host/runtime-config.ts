@@ -110,14 +110,22 @@ export function parseRuntimeConfig(text: string | undefined, file: string | unde
       doc = parseToml(text) as Table;
     } catch (cause) {
       if (cause instanceof TomlError) {
-        throw new HostError(`invalid TOML: ${cause.message}`, { code: 'runtime-config-invalid', file: shownFile, hint: 'fix the TOML syntax at the position shown', cause });
+        throw new HostError(
+          `invalid TOML: ${cause.message}`,
+          { code: 'runtime-config-invalid', file: shownFile, hint: 'fix the TOML syntax at the position shown', cause },
+        );
       }
       throw cause;
     }
   }
   const unknown = Object.keys(doc).filter((k) => !(TOP_KEYS as readonly string[]).includes(k));
   if (unknown.length) {
-    throw r.error('', `unused runtime config key(s): ${unknown.join(', ')}`, `allowed top-level keys: ${TOP_KEYS.join(', ')} (${DOCS})`, 'runtime-config-unknown-key');
+    throw r.error(
+      '',
+      `unused runtime config key(s): ${unknown.join(', ')}`,
+      `allowed top-level keys: ${TOP_KEYS.join(', ')} (${DOCS})`,
+      'runtime-config-unknown-key',
+    );
   }
 
   const fileDir = file === undefined ? undefined : dirname(resolve(cwd, file));
@@ -128,8 +136,11 @@ export function parseRuntimeConfig(text: string | undefined, file: string | unde
     if (extra.length) warnings.push(`${shownFile}: ${path}: unknown keys ignored: ${extra.join(', ')}`);
   };
 
-  const stateDir = dirSetting(r, options.stateDir, doc, 'state_dir', cwd) ?? (options.manifestDir === undefined ? null : join(options.manifestDir, '.spin'));
-  const logDir = dirSetting(r, options.logDir, doc, 'log_dir', cwd) ?? (stateDir === null ? null : join(stateDir, 'logs'));
+  // `null` (set to "") is a decision, not a missing value: only `undefined` falls back to the default.
+  const explicitState = dirSetting(r, options.stateDir, doc, 'state_dir', cwd);
+  const stateDir = explicitState !== undefined ? explicitState : options.manifestDir === undefined ? null : join(options.manifestDir, '.spin');
+  const explicitLog = dirSetting(r, options.logDir, doc, 'log_dir', cwd);
+  const logDir = explicitLog !== undefined ? explicitLog : stateDir === null ? null : join(stateDir, 'logs');
 
   const config: RuntimeConfig = {
     file: file === undefined ? undefined : resolve(cwd, file),
@@ -166,7 +177,11 @@ export function parseRuntimeConfig(text: string | undefined, file: string | unde
         hint: 'use type = "spin" (SQLite file) or type = "redis" for local runs',
       });
     } else {
-      throw r.error(keyPath(path, 'type'), `the store type '${type}' was not registered with the config resolver`, 'use type = "spin" or "redis" (Spin also knows "azure_cosmos" and "aws_dynamo")');
+      throw r.error(
+        keyPath(path, 'type'),
+        `the store type '${type}' was not registered with the config resolver`,
+        'use type = "spin" or "redis" (Spin also knows "azure_cosmos" and "aws_dynamo")',
+      );
     }
   }
   if (!Object.hasOwn(config.keyValueStores, 'default')) {
@@ -187,7 +202,11 @@ export function parseRuntimeConfig(text: string | undefined, file: string | unde
       r.checkKeys(t, path, ['type', 'url', 'token']);
       const url = r.reqString(t, 'url', path);
       if (!url.startsWith('https://') && !url.startsWith('http://')) {
-        throw r.error(keyPath(path, 'url'), `unexpected libSQL URL '${url}': URL does not start with 'https://' or 'http://'`, 'Spin only talks to libSQL databases over HTTP(S)');
+        throw r.error(
+          keyPath(path, 'url'),
+          `unexpected libSQL URL '${url}': URL does not start with 'https://' or 'http://'`,
+          'Spin only talks to libSQL databases over HTTP(S)',
+        );
       }
       config.sqliteDatabases[label] = { type: 'libsql', url, token: r.reqString(t, 'token', path) };
     } else {
@@ -212,7 +231,12 @@ export function parseRuntimeConfig(text: string | undefined, file: string | unde
       const url = r.reqString(llm, 'url', path);
       if (!URL.canParse(url)) throw r.error(keyPath(path, 'url'), `invalid URL ${JSON.stringify(url)}`);
       const apiType = r.optString(llm, 'api_type', path) ?? 'default';
-      if (apiType !== 'default' && apiType !== 'open_ai') throw r.error(keyPath(path, 'api_type'), `unknown variant \`${apiType}\`, expected \`open_ai\` or \`default\``);
+      if (apiType !== 'default' && apiType !== 'open_ai') {
+        throw r.error(
+          keyPath(path, 'api_type'),
+          `unknown variant \`${apiType}\`, expected \`open_ai\` or \`default\``,
+        );
+      }
       config.llmCompute = { type: 'remote_http', url, authToken: r.reqString(llm, 'auth_token', path), apiType };
     } else {
       throw r.error(keyPath(path, 'type'), `unknown variant \`${type}\`, expected \`spin\` or \`remote_http\``);
@@ -221,7 +245,12 @@ export function parseRuntimeConfig(text: string | undefined, file: string | unde
 
   // [[variables_provider]] (alias [[config_provider]]; Spin reads one and rejects the other as unused)
   if (doc['variables_provider'] !== undefined && doc['config_provider'] !== undefined) {
-    throw r.error('config_provider', 'unused runtime config key(s): config_provider', 'use only [[variables_provider]] (config_provider is its old name)', 'runtime-config-unknown-key');
+    throw r.error(
+      'config_provider',
+      'unused runtime config key(s): config_provider',
+      'use only [[variables_provider]] (config_provider is its old name)',
+      'runtime-config-unknown-key',
+    );
   }
   const providersKey = doc['variables_provider'] !== undefined ? 'variables_provider' : 'config_provider';
   if (doc[providersKey] !== undefined) {
@@ -248,7 +277,10 @@ export function parseRuntimeConfig(text: string | undefined, file: string | unde
     const blockNetworks = r.optStringArray(networking, 'block_networks', 'outbound_networking') ?? [];
     blockNetworks.forEach((net, i) => {
       if (net !== 'private' && !/^[0-9a-fA-F.:]+\/\d{1,3}$/.test(net) && !/^[0-9a-fA-F.:]+$/.test(net)) {
-        throw r.error(keyPath(keyPath('outbound_networking', 'block_networks'), i), `invalid value ${debugString(net)}, expected an IP network in CIDR notation or the keyword 'private'`);
+        throw r.error(
+          keyPath(keyPath('outbound_networking', 'block_networks'), i),
+          `invalid value ${debugString(net)}, expected an IP network in CIDR notation or the keyword 'private'`,
+        );
       }
     });
     config.outboundNetworking = { blockNetworks };
@@ -272,7 +304,12 @@ export function parseRuntimeConfig(text: string | undefined, file: string | unde
       const clientCertFile = rel('client_cert_file');
       const clientPrivateKeyFile = rel('client_private_key_file');
       if ((clientCertFile === undefined) !== (clientPrivateKeyFile === undefined)) {
-        throw r.error(path, clientCertFile ? 'client_cert_file specified without client_private_key_file' : 'client_private_key_file specified without client_cert_file');
+        throw r.error(
+          path,
+          clientCertFile
+            ? 'client_cert_file specified without client_private_key_file'
+            : 'client_private_key_file specified without client_cert_file',
+        );
       }
       const tls: ClientTlsConfig = { componentIds, hosts, caUseWebpkiRoots: r.optBool(t, 'ca_use_webpki_roots', path) ?? caRootsFile === undefined };
       if (caRootsFile) tls.caRootsFile = caRootsFile;
@@ -312,7 +349,13 @@ function parseProvider(
     }
     case 'static': {
       ignoreExtra(t, path, ['type', 'values']);
-      if (t['values'] === undefined) throw r.error(keyPath(path, 'values'), 'missing required key `values`', 'give the values as a table: values = { name = "value" }');
+      if (t['values'] === undefined) {
+        throw r.error(
+          keyPath(path, 'values'),
+          'missing required key `values`',
+          'give the values as a table: values = { name = "value" }',
+        );
+      }
       return { type: 'static', values: r.optStringMap(t, 'values', path) ?? {} };
     }
     case 'vault':
@@ -324,7 +367,10 @@ function parseProvider(
       r.reqString(t, 'vault_url', path);
       return { type: 'azure_key_vault', config: t };
     default:
-      throw r.error(keyPath(path, 'type'), `unknown variant \`${type}\`, expected one of \`azure_key_vault\`, \`static\`, \`vault\`, \`env\``);
+      throw r.error(
+        keyPath(path, 'type'),
+        `unknown variant \`${type}\`, expected one of \`azure_key_vault\`, \`static\`, \`vault\`, \`env\``,
+      );
   }
 }
 
@@ -339,7 +385,10 @@ export async function loadRuntimeConfig(file: string | undefined, options: Runti
   try {
     text = await readFile(resolve(options.cwd ?? process.cwd(), file), 'utf8');
   } catch (cause) {
-    throw new HostError(`failed to read runtime config file '${file}'`, { code: 'runtime-config-missing', file, hint: 'check the --runtime-config-file path', cause });
+    throw new HostError(
+      `failed to read runtime config file '${file}'`,
+      { code: 'runtime-config-missing', file, hint: 'check the --runtime-config-file path', cause },
+    );
   }
   return parseRuntimeConfig(text, file, options);
 }
@@ -350,7 +399,10 @@ export async function loadRuntimeConfig(file: string | undefined, options: Runti
  *
  * @throws {HostError} `store-label-unknown` with Spin's wording.
  */
-export function checkStoreLabels(manifest: Pick<Manifest, 'components' | 'file'>, config: Pick<RuntimeConfig, 'keyValueStores' | 'sqliteDatabases'>): void {
+export function checkStoreLabels(
+  manifest: Pick<Manifest, 'components' | 'file'>,
+  config: Pick<RuntimeConfig, 'keyValueStores' | 'sqliteDatabases'>,
+): void {
   const hint = `define it in a runtime config file passed with --runtime-config-file, or fix the label (${DOCS})`;
   for (const component of Object.values(manifest.components)) {
     component.keyValueStores.forEach((label, i) => {

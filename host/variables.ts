@@ -122,7 +122,12 @@ export function parseDotenv(text: string, file: string, env: Readonly<Record<str
     const line = lines[i]!.trim();
     if (line === '' || line.startsWith('#')) continue;
     const m = /^(?:export\s+)?([A-Za-z0-9_.]+)\s*=\s*(.*)$/.exec(line);
-    if (!m) throw new HostError(`cannot parse line ${lineNo}: expected KEY=VALUE`, { code: 'dotenv-invalid', file, hint: 'write one `SPIN_VARIABLE_NAME=value` per line' });
+    if (!m) {
+      throw new HostError(
+        `cannot parse line ${lineNo}: expected KEY=VALUE`,
+        { code: 'dotenv-invalid', file, hint: 'write one `SPIN_VARIABLE_NAME=value` per line' },
+      );
+    }
     const key = m[1]!;
     let rest = m[2]!;
     let value: string;
@@ -213,7 +218,9 @@ export class VariableResolver {
         case 'azure_key_vault':
           throw new HostError(`the ${config.type} variables provider is not supported by this host`, {
             code: 'unsupported',
-            hint: 'supply the values with SPIN_VARIABLE_* environment variables, a .env file, --variable, or a [[variables_provider]] of type "env" or "static"',
+            hint:
+              'supply the values with SPIN_VARIABLE_* environment variables, a .env file, --variable, ' +
+              'or a [[variables_provider]] of type "env" or "static"',
           });
       }
     }

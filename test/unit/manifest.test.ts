@@ -396,7 +396,12 @@ source = "b.wasm"
   });
 
   it('rejects invalid route patterns at load', () => {
-    expect(manifestError(app().replace('route = "/api/..."', 'route = "/files/*name"')).code).toBe('route-invalid');
+    const err = manifestError(app().replace('route = "/api/..."', 'route = "/files/*name"'));
+    expect(err.code).toBe('route-invalid');
+    expect(err.file).toBe(FILE);
+    expect(err.reason).toBe(
+      "Error parsing route /files/*name associated with component api: since there can only be one wildcard, it doesn't need a name. replace `*name` with `*`",
+    );
   });
 });
 

@@ -148,17 +148,24 @@ describe('Router precedence', () => {
   });
 
   it('is decided by the leftmost difference: /x/... beats /:a/b for /x/b', () => {
-    const r = router([['param', '/:a/b'], ['prefix', '/x/...']]);
-    expect(key(r, '/x/b')).toBe('prefix');
-    expect(key(r, '/y/b')).toBe('param');
+    for (const routes of [[['param', '/:a/b'], ['prefix', '/x/...']], [['prefix', '/x/...'], ['param', '/:a/b']]] as [string, string][][]) {
+      const r = router(routes);
+      expect(key(r, '/x/b')).toBe('prefix');
+      expect(key(r, '/y/b')).toBe('param');
+    }
   });
 
   it('prefers literal > param > wildcard segment by segment', () => {
-    const r = router([['wild', '/a/...'], ['param', '/a/:id'], ['literal', '/a/new']]);
-    expect(key(r, '/a/new')).toBe('literal');
-    expect(key(r, '/a/7')).toBe('param');
-    expect(key(r, '/a/7/x')).toBe('wild');
-    expect(key(r, '/a')).toBe('wild');
+    const routes: [string, string][] = [['wild', '/a/...'], ['param', '/a/:id'], ['literal', '/a/new']];
+    // Declaration order must not matter when shapes differ.
+    for (const order of [routes, [...routes].reverse()]) {
+      const r = router(order);
+      expect(r.routes.map((x) => x.key)).toEqual(['literal', 'param', 'wild']);
+      expect(key(r, '/a/new')).toBe('literal');
+      expect(key(r, '/a/7')).toBe('param');
+      expect(key(r, '/a/7/x')).toBe('wild');
+      expect(key(r, '/a')).toBe('wild');
+    }
   });
 
   it('prefers the exact route over a same-prefix wildcard, and the root over /...', () => {
