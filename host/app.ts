@@ -313,7 +313,10 @@ export class App implements RequestHandler {
 
   async close(): Promise<void> {
     await this.stores.close();
-    for (const r of this.#runtimes.values()) for (const s of r.logs) s.end();
+    for (const r of this.#runtimes.values()) {
+      r.component.dispose();
+      for (const s of r.logs) s.end();
+    }
   }
 }
 

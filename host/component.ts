@@ -35,6 +35,9 @@ export const ASYNC_IMPORTS = [
 
 const EXPORT = 'wasi:http/incoming-handler#handle';
 
+/** How often idle pooled memories beyond recent demand are given back. */
+const POOL_TRIM_INTERVAL_MS = 10_000;
+
 /** Bump when the transpile options or the host's expectations of the glue change. */
 const CACHE_VERSION = 'v1';
 
@@ -59,7 +62,7 @@ export interface Instance {
 export interface LoadOptions {
   /** Directory for transpiled glue, keyed by content hash. */
   cacheDir: string;
-  /** Keep up to this many idle reset memories per component. */
+  /** Hard cap on idle reset memories per component (each is the component's initial memory size). */
   poolSize?: number;
 }
 
@@ -85,6 +88,9 @@ export class LoadedComponent {
   readonly #modules: Map<string, WebAssembly.Module>;
   readonly #pooled: Pooled | undefined;
   #instances = 0;
+  #inUse = 0;
+  #peak = 0;
+  #trimTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     id: string,
@@ -100,6 +106,15 @@ export class LoadedComponent {
     this.#instantiate = instantiate;
     this.#modules = modules;
     this.#pooled = pooled;
+    if (pooled) {
+      // The pool follows demand: it keeps as many idle memories as the busiest moment of the last window needed
+      // beyond what is in use now, so a burst is served from warm memories and an idle host gives them back.
+      this.#trimTimer = setInterval(() => {
+        pooled.pool.trim(Math.max(0, this.#peak - this.#inUse));
+        this.#peak = this.#inUse;
+      }, POOL_TRIM_INTERVAL_MS);
+      this.#trimTimer.unref();
+    }
   }
 
   /** Transpiles (or reuses the cached transpilation of) a component and compiles its core modules. */
@@ -127,7 +142,7 @@ export class LoadedComponent {
         const plan = name === meta.mainModule ? extractMemoryImage(code) : null;
         if (plan) {
           const module = await WebAssembly.compile(plan.module);
-          const pool = new MemoryPool(plan, { max: options.poolSize ?? 16 });
+          const pool = new MemoryPool(plan, { max: options.poolSize ?? 64 });
           pooled = { module, pool, importModule: plan.importModule, importName: plan.importName };
           modules.set(name, module);
         } else {
@@ -145,6 +160,8 @@ export class LoadedComponent {
     const instantiateCore = (module: WebAssembly.Module, coreImports: WebAssembly.Imports = {}) => {
       if (pooled && module === pooled.module) {
         memory = pooled.pool.acquire();
+        this.#inUse++;
+        if (this.#inUse > this.#peak) this.#peak = this.#inUse;
         coreImports = { ...coreImports, [pooled.importModule]: { [pooled.importName]: memory } };
       }
       return { exports: new WebAssembly.Instance(module, coreImports).exports };
@@ -153,7 +170,10 @@ export class LoadedComponent {
     try {
       exports = this.#instantiate((name) => this.#modules.get(name)!, imports, instantiateCore) as HttpExports;
     } catch (err) {
-      if (memory) pooled!.pool.release(memory);
+      if (memory) {
+        this.#inUse--;
+        pooled!.pool.release(memory);
+      }
       throw err;
     }
     this.#instances++;
@@ -163,9 +183,23 @@ export class LoadedComponent {
       release: () => {
         if (released) return;
         released = true;
-        if (memory) pooled!.pool.release(memory);
+        // The reset (a 16 MiB copy for a typical component) runs after the response has been handed to the
+        // socket, not in front of it.
+        if (memory) {
+          const m = memory;
+          setImmediate(() => {
+            this.#inUse--;
+            pooled!.pool.release(m);
+          });
+        }
       },
     };
+  }
+
+  /** Stops background work (pool trimming). */
+  dispose(): void {
+    clearInterval(this.#trimTimer);
+    this.#pooled?.pool.clear();
   }
 
   stats(): ComponentStats {

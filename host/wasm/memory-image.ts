@@ -310,6 +310,12 @@ export class MemoryPool {
     while (this.#idle.length < target) this.#idle.push(this.#create(true));
   }
 
+  /** Drops idle memories beyond `keep` (the ones released longest ago go first). */
+  trim(keep: number): void {
+    const drop = this.#idle.splice(0, Math.max(0, this.#idle.length - keep));
+    for (const memory of drop) this.#owned.delete(memory);
+  }
+
   /** Drops all idle memories. */
   clear(): void {
     for (const memory of this.#idle) this.#owned.delete(memory);

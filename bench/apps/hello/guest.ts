@@ -1,0 +1,4 @@
+import { fire } from '../../../shared/http/fire.ts';
+import { app } from './app.ts';
+
+fire(app);
