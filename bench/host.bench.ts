@@ -103,7 +103,18 @@ export async function run(ctx: Ctx): Promise<{ markdown: string; data: Record<st
   log('host: starting bench/apps/hello on the Wasm host');
   const host = await startChild(
     root,
-    ['host/bin/edge-agents.ts', 'up', '-f', 'bench/apps/hello/spin.toml', '--listen', '127.0.0.1:0', '--state-dir', '', '--variable', `upstream=${upstreamUrl}`],
+    [
+      'host/bin/edge-agents.ts',
+      'up',
+      '-f',
+      'bench/apps/hello/spin.toml',
+      '--listen',
+      '127.0.0.1:0',
+      '--state-dir',
+      '',
+      '--variable',
+      `upstream=${upstreamUrl}`,
+    ],
     /Serving (http:\/\/\S+)/,
   );
   const hostCold = await firstResponse(`${host.url}/hello`, host.startedAt);
@@ -139,10 +150,15 @@ export async function run(ctx: Ctx): Promise<{ markdown: string; data: Record<st
   data.latencyThroughput = results;
 
   md.push('### Fresh instance per request vs plain Node (same hono app)', '');
-  md.push('| scenario | runtime | p50 @1 conn | p99 @1 conn | req/s @8 conn | p50 @8 conn | p99 @8 conn |', '|---|---|---|---|---|---|---|');
+  md.push(
+    '| scenario | runtime | p50 @1 conn | p99 @1 conn | req/s @8 conn | p50 @8 conn | p99 @8 conn |',
+    '|---|---|---|---|---|---|---|',
+  );
   for (const [key, r] of Object.entries(results)) {
     const [scenario, runtime] = key.split(' | ');
-    md.push(`| ${scenario} | ${runtime} | ${ms(r.c1!.p50)} | ${ms(r.c1!.p99)} | ${r.c8!.rps.toFixed(0)} | ${ms(r.c8!.p50)} | ${ms(r.c8!.p99)} |`);
+    md.push(
+      `| ${scenario} | ${runtime} | ${ms(r.c1!.p50)} | ${ms(r.c1!.p99)} | ${r.c8!.rps.toFixed(0)} | ${ms(r.c8!.p50)} | ${ms(r.c8!.p99)} |`,
+    );
   }
   const trivialHost = results['GET /hello (trivial) | wasm host']!;
   const trivialNode = results['GET /hello (trivial) | plain node']!;
@@ -159,11 +175,14 @@ export async function run(ctx: Ctx): Promise<{ markdown: string; data: Record<st
   const samples: number[] = [];
   let sampling = true;
   const sampler = (async () => {
-    while (sampling) samples.push(await timedRequest(agent, new URL(`${host.url}/hello`), { url: '', connections: 1, seconds: 0, expectStatus: 200 }));
+    while (sampling)
+      samples.push(await timedRequest(agent, new URL(`${host.url}/hello`), { url: '', connections: 1, seconds: 0, expectStatus: 200 }));
   })();
   await new Promise((r) => setTimeout(r, 200));
   const t0 = performance.now();
-  const slow = await Promise.all(Array.from({ length: 20 }, () => fetch(`${host.url}/fetch?url=${encodeURIComponent(`${upstreamUrl}/`)}`).then((r) => r.text())));
+  const slow = await Promise.all(
+    Array.from({ length: 20 }, () => fetch(`${host.url}/fetch?url=${encodeURIComponent(`${upstreamUrl}/`)}`).then((r) => r.text())),
+  );
   const concurrentTotal = performance.now() - t0;
   sampling = false;
   await sampler;
@@ -173,7 +192,10 @@ export async function run(ctx: Ctx): Promise<{ markdown: string; data: Record<st
   data.concurrency = { requests: 20, upstreamDelayMs: 1000, totalMs: concurrentTotal, trivialDuringLoad: during };
   md.push('### Concurrency: 20 guests waiting on a 1 s upstream', '');
   md.push(`- all 20 completed in **${concurrentTotal.toFixed(0)} ms** (serialised would be ≥ 20 000 ms)`);
-  md.push(`- \`GET /hello\` sampled meanwhile: ${samples.length} requests, p50 ${ms(during.p50)}, p99 **${ms(during.p99)}**, max ${ms(during.max)}`, '');
+  md.push(
+    `- \`GET /hello\` sampled meanwhile: ${samples.length} requests, p50 ${ms(during.p50)}, p99 **${ms(during.p99)}**, max ${ms(during.max)}`,
+    '',
+  );
 
   md.push('### Start-up', '');
   md.push(`- time to first 200 after spawning the process: wasm host **${hostCold.toFixed(0)} ms**, plain node ${nodeCold.toFixed(0)} ms`);
@@ -195,7 +217,18 @@ export async function run(ctx: Ctx): Promise<{ markdown: string; data: Record<st
   log('host: RSS with every platform component loaded');
   const platform = await startChild(
     root,
-    ['host/bin/edge-agents.ts', 'up', '-f', 'spin.toml', '--runtime-config-file', 'runtime-config.toml', '--listen', '127.0.0.1:0', '--state-dir', ''],
+    [
+      'host/bin/edge-agents.ts',
+      'up',
+      '-f',
+      'spin.toml',
+      '--runtime-config-file',
+      'runtime-config.toml',
+      '--listen',
+      '127.0.0.1:0',
+      '--state-dir',
+      '',
+    ],
     /Serving (http:\/\/\S+)/,
   );
   const platformCold = await firstResponse(`${platform.url}/health`, platform.startedAt);
@@ -203,7 +236,10 @@ export async function run(ctx: Ctx): Promise<{ markdown: string; data: Record<st
   const rss = rssMiB(platform.proc.pid!);
   await platform.stop();
   data.platform = { components: sizes.filter((s) => !s.file.startsWith('dist/bench/')).length, rssMiB: rss, firstResponseMs: platformCold };
-  md.push('', `Host RSS with the platform's components loaded (\`spin.toml\`), after 1 s of traffic: **${rss.toFixed(0)} MiB**; first response ${platformCold.toFixed(0)} ms after spawn.`);
+  md.push(
+    '',
+    `Host RSS with the platform's components loaded (\`spin.toml\`), after 1 s of traffic: **${rss.toFixed(0)} MiB**; first response ${platformCold.toFixed(0)} ms after spawn.`,
+  );
 
   return { markdown: md.join('\n'), data };
 }

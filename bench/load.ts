@@ -51,7 +51,14 @@ export function timedRequest(agent: http.Agent, url: URL, options: LoadOptions):
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const req = http.request(
-      { agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method: options.method ?? 'GET', headers: options.headers },
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: options.method ?? 'GET',
+        headers: options.headers,
+      },
       (res) => {
         res.resume();
         res.on('end', () => {

@@ -23,7 +23,10 @@ function dummyImports(bytes: Uint8Array): WebAssembly.Imports {
         };
         break;
       case 'memory':
-        ns[entry.name] = new WebAssembly.Memory({ initial: d.limits.min, ...(d.limits.max === undefined ? {} : { maximum: d.limits.max }) });
+        ns[entry.name] = new WebAssembly.Memory({
+          initial: d.limits.min,
+          ...(d.limits.max === undefined ? {} : { maximum: d.limits.max }),
+        });
         break;
       case 'table':
         ns[entry.name] = new WebAssembly.Table({
@@ -34,7 +37,10 @@ function dummyImports(bytes: Uint8Array): WebAssembly.Imports {
         break;
       case 'global': {
         const value = d.type === 'i64' ? 0n : d.type === 'funcref' || d.type === 'externref' ? null : 0;
-        ns[entry.name] = new WebAssembly.Global({ value: d.type === 'funcref' ? 'anyfunc' : d.type, mutable: d.mutable } as WebAssembly.GlobalDescriptor, value);
+        ns[entry.name] = new WebAssembly.Global(
+          { value: d.type === 'funcref' ? 'anyfunc' : d.type, mutable: d.mutable } as WebAssembly.GlobalDescriptor,
+          value,
+        );
         break;
       }
       case 'tag':

@@ -254,7 +254,12 @@ export class App implements RequestHandler {
     const runtime = this.#runtimes.get(match.trigger.component!)!;
     const headers = [
       ...req.headers,
-      ...spinHeaders(match, { scheme: req.scheme, host: req.authority || undefined, pathWithQuery: req.pathWithQuery, clientAddr: ctx.clientAddr }),
+      ...spinHeaders(match, {
+        scheme: req.scheme,
+        host: req.authority || undefined,
+        pathWithQuery: req.pathWithQuery,
+        clientAddr: ctx.clientAddr,
+      }),
     ];
     return this.#run(runtime, { ...req, headers }, ctx.signal);
   }
@@ -268,10 +273,7 @@ export class App implements RequestHandler {
     const q = req.pathWithQuery.indexOf('?');
     const path = q === -1 ? req.pathWithQuery : req.pathWithQuery.slice(0, q);
     const query = q === -1 ? undefined : req.pathWithQuery.slice(q + 1);
-    const headers = [
-      ...req.headers.filter(([name]) => name.toLowerCase() !== 'host'),
-      ...chainedHeaders(componentId, path, query),
-    ];
+    const headers = [...req.headers.filter(([name]) => name.toLowerCase() !== 'host'), ...chainedHeaders(componentId, path, query)];
     return this.#run(runtime, { ...req, headers }, signal);
   }
 
@@ -322,7 +324,12 @@ export class App implements RequestHandler {
 
 function textResponse(status: number, text: string, contentType = 'text/plain'): HostResponse {
   const body = ByteQueue.from(text);
-  const headers: [string, string][] = text ? [['content-type', contentType], ['content-length', String(body.size)]] : [];
+  const headers: [string, string][] = text
+    ? [
+        ['content-type', contentType],
+        ['content-length', String(body.size)],
+      ]
+    : [];
   return { status, headers, body };
 }
 

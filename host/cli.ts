@@ -43,7 +43,8 @@ Options:
 
 function splitPair(value: string, flag: string): [string, string] {
   const i = value.indexOf('=');
-  if (i <= 0) throw new HostError(`${flag} expects KEY=VALUE, got '${value}'`, { code: 'cli-invalid', hint: `write it as ${flag} NAME=value` });
+  if (i <= 0)
+    throw new HostError(`${flag} expects KEY=VALUE, got '${value}'`, { code: 'cli-invalid', hint: `write it as ${flag} NAME=value` });
   return [value.slice(0, i), value.slice(i + 1)];
 }
 
@@ -56,10 +57,16 @@ export function parseVariableArg(value: string, into: Map<string, string>): void
       const text = readFileSync(file, 'utf8');
       table = extname(file) === '.toml' ? (parseToml(text) as Record<string, unknown>) : (JSON.parse(text) as Record<string, unknown>);
     } catch (cause) {
-      throw new HostError(`cannot read variables from '${file}'`, { code: 'cli-invalid', file, cause, hint: 'use a JSON or TOML file with a flat table of strings' });
+      throw new HostError(`cannot read variables from '${file}'`, {
+        code: 'cli-invalid',
+        file,
+        cause,
+        hint: 'use a JSON or TOML file with a flat table of strings',
+      });
     }
     for (const [k, v] of Object.entries(table)) {
-      if (typeof v !== 'string') throw new HostError(`variable '${k}' in '${file}' must be a string`, { code: 'cli-invalid', file, key: k });
+      if (typeof v !== 'string')
+        throw new HostError(`variable '${k}' in '${file}' must be a string`, { code: 'cli-invalid', file, key: k });
       into.set(k, v);
     }
     return;
@@ -98,7 +105,13 @@ export function parseUpArgs(args: string[], env: NodeJS.ProcessEnv = process.env
     }
     const value = (): string => {
       const v = inline ?? args[++i];
-      if (v === undefined) throw new HostError(`${arg} needs a value`, { code: 'cli-invalid', hint: USAGE.split('\n').find((l) => l.includes(arg))?.trim() });
+      if (v === undefined)
+        throw new HostError(`${arg} needs a value`, {
+          code: 'cli-invalid',
+          hint: USAGE.split('\n')
+            .find((l) => l.includes(arg))
+            ?.trim(),
+        });
       return v;
     };
     switch (arg) {
@@ -144,7 +157,10 @@ export function parseUpArgs(args: string[], env: NodeJS.ProcessEnv = process.env
         options.quiet = true;
         break;
       default:
-        throw new HostError(`unknown option '${arg}'`, { code: 'cli-invalid', hint: 'run `edge-agents up --help` for the supported options' });
+        throw new HostError(`unknown option '${arg}'`, {
+          code: 'cli-invalid',
+          hint: 'run `edge-agents up --help` for the supported options',
+        });
     }
   }
   return options;
@@ -154,7 +170,8 @@ export function parseUpArgs(args: string[], env: NodeJS.ProcessEnv = process.env
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new HostError(`invalid listen address '${listen}'`, { code: 'cli-invalid', hint: 'use host:port, e.g. 127.0.0.1:3000' });
+  if (!m || port > 65535)
+    throw new HostError(`invalid listen address '${listen}'`, { code: 'cli-invalid', hint: 'use host:port, e.g. 127.0.0.1:3000' });
   const host = m[1] ?? m[2]!;
   return { host: host === 'localhost' ? '127.0.0.1' : host, port };
 }

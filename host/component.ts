@@ -211,6 +211,18 @@ export class LoadedComponent {
   }
 }
 
+/**
+ * The core modules jco split a component into (transpiling it into `cacheDir` if needed), the largest first:
+ * that one is the engine with its snapshot heap, the one the memory pool rewrites.
+ */
+export async function coreModules(wasmPath: string, cacheDir: string): Promise<{ main: Uint8Array; paths: string[] }> {
+  const bytes = await readFile(wasmPath);
+  const hash = createHash('sha256').update(bytes).update(CACHE_VERSION).digest('hex').slice(0, 32);
+  const dir = join(cacheDir, hash);
+  const meta = await transpileCached(wasmPath, bytes, dir);
+  return { main: await readFile(join(dir, meta.mainModule)), paths: meta.coreModules.map((m) => join(dir, m)) };
+}
+
 interface TranspileMeta {
   coreModules: string[];
   mainModule: string;

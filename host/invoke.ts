@@ -30,7 +30,12 @@ function describe(err: unknown): string {
  * keeps streaming); never rejects.
  * @param log where Spin-style error lines go (`Error processing request: …`)
  */
-export function invoke(component: LoadedComponent, imports: Record<string, unknown>, req: HostRequest, log: (line: string) => void): Promise<HostResponse> {
+export function invoke(
+  component: LoadedComponent,
+  imports: Record<string, unknown>,
+  req: HostRequest,
+  log: (line: string) => void,
+): Promise<HostResponse> {
   return new Promise<HostResponse>((resolve) => {
     let settled = false;
     let responseBody: ByteQueue | undefined;

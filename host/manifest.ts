@@ -77,10 +77,7 @@ export interface Component {
   dependencies: Record<string, unknown>;
 }
 
-export type HttpExecutor =
-  | { type: 'http' }
-  | { type: 'wagi'; argv: string; entrypoint: string }
-  | { type: 'wasip3-unstable' };
+export type HttpExecutor = { type: 'http' } | { type: 'wagi'; argv: string; entrypoint: string } | { type: 'wasip3-unstable' };
 
 export interface StaticResponse {
   statusCode: number;
@@ -170,7 +167,8 @@ export function keyPath(parent: string, key: string | number): string {
 function describe(value: unknown): string {
   if (typeof value === 'string') return 'a string';
   if (typeof value === 'boolean') return 'a boolean';
-  if (typeof value === 'number' || typeof value === 'bigint') return Number.isInteger(value) || typeof value === 'bigint' ? 'an integer' : 'a float';
+  if (typeof value === 'number' || typeof value === 'bigint')
+    return Number.isInteger(value) || typeof value === 'bigint' ? 'an integer' : 'a float';
   if (value instanceof TomlDate) return 'a date-time';
   if (Array.isArray(value)) return 'an array';
   return 'a table';
@@ -347,10 +345,12 @@ export function parseManifest(text: string, file: string): Manifest {
     doc = parseToml(text) as Table;
   } catch (cause) {
     if (cause instanceof TomlError) {
-      throw new HostError(
-        `invalid TOML: ${cause.message}`,
-        { code: 'manifest-invalid', file, hint: 'fix the TOML syntax at the position shown', cause },
-      );
+      throw new HostError(`invalid TOML: ${cause.message}`, {
+        code: 'manifest-invalid',
+        file,
+        hint: 'fix the TOML syntax at the position shown',
+        cause,
+      });
     }
     throw cause;
   }
@@ -359,11 +359,7 @@ export function parseManifest(text: string, file: string): Manifest {
   r.checkKeys(doc, '', TOP_KEYS);
 
   if (doc['application'] === undefined) {
-    throw r.error(
-      'application',
-      'missing required table `[application]`',
-      'add `[application]` with at least `name = "..."`',
-    );
+    throw r.error('application', 'missing required table `[application]`', 'add `[application]` with at least `name = "..."`');
   }
   const application = parseApplication(ctx, r.table(doc['application'], 'application'));
 
@@ -444,12 +440,7 @@ function checkVersion({ r }: Ctx, doc: Table): void {
     throw r.error('spin_manifest_version', 'manifest version 1 is not supported', hint, 'manifest-version');
   }
   if (version === undefined) {
-    throw r.error(
-      'spin_manifest_version',
-      'missing required key `spin_manifest_version`',
-      hint,
-      'manifest-version',
-    );
+    throw r.error('spin_manifest_version', 'missing required key `spin_manifest_version`', hint, 'manifest-version');
   }
   if (version !== 2 && version !== 2n) {
     throw r.error(
@@ -498,7 +489,9 @@ function parseApplication(ctx: Ctx, t: Table): Application {
     r.checkKeys(http, p, ['base']);
     const base = r.optString(http, 'base', p);
     if (base === '/') {
-      ctx.warnings.push("This application has the deprecated trigger 'base' set to the default value '/'. This may be an error in the future!");
+      ctx.warnings.push(
+        "This application has the deprecated trigger 'base' set to the default value '/'. This may be an error in the future!",
+      );
     } else if (base !== undefined) {
       throw r.error(
         keyPath(p, 'base'),
@@ -552,7 +545,7 @@ function labelList(ctx: Ctx, t: Table, key: string, path: string): string[] {
 
 function parseSource(ctx: Ctx, value: unknown, path: string): ComponentSource {
   const { r } = ctx;
-  if (value === undefined) throw r.error(path, 'missing required key `source`', 'set `source` to the path of the component\'s .wasm file');
+  if (value === undefined) throw r.error(path, 'missing required key `source`', "set `source` to the path of the component's .wasm file");
   if (typeof value === 'string') return { kind: 'local', path: value, absolutePath: resolve(ctx.dir, value) };
   const t = r.table(value, path);
   const hint = 'use a path string, { url = "...", digest = "sha256:..." } or { registry = "...", package = "ns:name", version = "..." }';
@@ -561,17 +554,17 @@ function parseSource(ctx: Ctx, value: unknown, path: string): ComponentSource {
     const url = r.reqString(t, 'url', path);
     const digest = r.reqString(t, 'digest', path);
     if (!digest.startsWith('sha256:')) {
-      throw r.error(
-        keyPath(path, 'digest'),
-        `invalid digest ${JSON.stringify(digest)}: must begin with 'sha256:'`,
-        hint,
-      );
+      throw r.error(keyPath(path, 'digest'), `invalid digest ${JSON.stringify(digest)}: must begin with 'sha256:'`, hint);
     }
     return { kind: 'url', url, digest };
   }
   if ('package' in t || 'version' in t || 'registry' in t) {
     r.checkKeys(t, path, ['registry', 'package', 'version']);
-    const source: ComponentSource = { kind: 'registry', package: r.reqString(t, 'package', path), version: r.reqString(t, 'version', path) };
+    const source: ComponentSource = {
+      kind: 'registry',
+      package: r.reqString(t, 'package', path),
+      version: r.reqString(t, 'version', path),
+    };
     const registry = r.optString(t, 'registry', path);
     if (registry !== undefined) source.registry = registry;
     return source;
@@ -835,7 +828,9 @@ function parseHttpTrigger(ctx: Ctx, t: RawTrigger, index: number, components: Re
   }
   if (hasStatic) trigger.staticResponse = parseStaticResponse(ctx, table['static_response'], keyPath(path, 'static_response'));
   if (trigger.executor.type !== 'http') {
-    ctx.warnings.push(`trigger '${t.id}' uses executor '${trigger.executor.type}', which this host does not support (only wasi:http components run)`);
+    ctx.warnings.push(
+      `trigger '${t.id}' uses executor '${trigger.executor.type}', which this host does not support (only wasi:http components run)`,
+    );
   }
   return trigger;
 }
@@ -857,11 +852,7 @@ function parseExecutor(ctx: Ctx, value: unknown, path: string): HttpExecutor {
       r.checkKeys(t, path, ['type', 'argv', 'entrypoint']);
       const entrypoint = r.optString(t, 'entrypoint', path) ?? '_start';
       if (entrypoint !== '_start') {
-        throw r.error(
-          keyPath(path, 'entrypoint'),
-          "Wagi components cannot use the deprecated 'entrypoint' field",
-          'remove `entrypoint`',
-        );
+        throw r.error(keyPath(path, 'entrypoint'), "Wagi components cannot use the deprecated 'entrypoint' field", 'remove `entrypoint`');
       }
       return { type: 'wagi', argv: r.optString(t, 'argv', path) ?? '${SCRIPT_NAME} ${ARGS}', entrypoint };
     }
@@ -934,10 +925,12 @@ function validateDependencies(ctx: Ctx, components: Record<string, Component>): 
       if (form.required[0] === 'component') {
         const target = t['component'] as string;
         if (!Object.hasOwn(components, target)) {
-          throw new HostError(
-            `dependency ID ${target} does not exist`,
-            { code: 'component-missing', file: r.file, key: keyPath(p, 'component'), hint: `add a [component.${target}] table` },
-          );
+          throw new HostError(`dependency ID ${target} does not exist`, {
+            code: 'component-missing',
+            file: r.file,
+            key: keyPath(p, 'component'),
+            hint: `add a [component.${target}] table`,
+          });
         }
       }
     }
@@ -957,12 +950,7 @@ function validateTemplates(ctx: Ctx, variables: Record<string, VariableDecl>, co
       const template = parseTemplateAt(ctx, value, p);
       for (const ref of template.variables) {
         if (!Object.hasOwn(variables, ref)) {
-          throw r.error(
-            p,
-            `invalid variable template: unknown variable ${JSON.stringify(ref)}`,
-            unknownHint(ref),
-            'template-invalid',
-          );
+          throw r.error(p, `invalid variable template: unknown variable ${JSON.stringify(ref)}`, unknownHint(ref), 'template-invalid');
         }
       }
     }
@@ -971,12 +959,7 @@ function validateTemplates(ctx: Ctx, variables: Record<string, VariableDecl>, co
       const template = parseTemplateAt(ctx, entry, p);
       for (const ref of template.variables) {
         if (!Object.hasOwn(variables, ref)) {
-          throw r.error(
-            p,
-            `invalid variable template: unknown variable ${JSON.stringify(ref)}`,
-            unknownHint(ref),
-            'template-invalid',
-          );
+          throw r.error(p, `invalid variable template: unknown variable ${JSON.stringify(ref)}`, unknownHint(ref), 'template-invalid');
         }
       }
       // Like Spin, templated entries are checked only when every referenced variable has a default.

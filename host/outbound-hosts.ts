@@ -145,7 +145,8 @@ function parseU16(text: string): number | undefined {
 function parseScheme(entry: string, text: string): string {
   if (text === '*') return '*';
   if (text.startsWith('{')) throw invalid(entry, 'scheme lists are not supported');
-  if (!/^\p{Alphabetic}*$/u.test(text)) throw invalid(entry, `invalid scheme ${JSON.stringify(text)}: only alphabetic characters are allowed`);
+  if (!/^\p{Alphabetic}*$/u.test(text))
+    throw invalid(entry, `invalid scheme ${JSON.stringify(text)}: only alphabetic characters are allowed`);
   return text;
 }
 
@@ -167,7 +168,8 @@ function parseHostPattern(entry: string, raw: string): HostPattern {
   if (host.includes('*')) throw invalid(entry, 'wildcards are allowed only as subdomains');
   const parsed = parseHost(host);
   if (!parsed) throw invalid(entry, `invalid host ${JSON.stringify(host)}`);
-  if (parsed.kind === 'ipv6') throw invalid(entry, 'IPv6 addresses are not supported', 'use an IPv4 address, an IPv4 CIDR range or a host name');
+  if (parsed.kind === 'ipv6')
+    throw invalid(entry, 'IPv6 addresses are not supported', 'use an IPv4 address, an IPv4 CIDR range or a host name');
   return parsed.kind === 'ipv4' ? { kind: 'ipv4', address: parsed.address } : { kind: 'domain', name: parsed.name };
 }
 
@@ -224,7 +226,7 @@ function hostMatches(pattern: HostPattern, target: ParsedHost): boolean {
     case 'ipv4':
       return target.kind === 'ipv4' && target.address === pattern.address;
     case 'cidr':
-      return target.kind === 'ipv4' && ((ipv4ToInt(target.address) & prefixMask(pattern.prefix)) >>> 0) === ipv4ToInt(pattern.address);
+      return target.kind === 'ipv4' && (ipv4ToInt(target.address) & prefixMask(pattern.prefix)) >>> 0 === ipv4ToInt(pattern.address);
     case 'self':
       // Self grants are checked separately (relative URLs), never against a named host.
       return false;

@@ -12,11 +12,7 @@ import { HostError } from './errors.ts';
 import type { Component, HttpTrigger, Manifest } from './manifest.ts';
 
 type Segment =
-  | { kind: 'slash' }
-  | { kind: 'dot' }
-  | { kind: 'exact'; text: string }
-  | { kind: 'param'; name: string }
-  | { kind: 'wildcard' };
+  { kind: 'slash' } | { kind: 'dot' } | { kind: 'exact'; text: string } | { kind: 'param'; name: string } | { kind: 'wildcard' };
 
 /** A routable trigger, as the router holds it. */
 export interface RouteEntry {
@@ -96,7 +92,8 @@ function parseSpec(source: string): Segment[] {
     last = end + 1;
     let segment: Segment | undefined;
     if (section.startsWith('*')) {
-      if (section.length > 1) throw new Error(`since there can only be one wildcard, it doesn't need a name. replace \`${section}\` with \`*\``);
+      if (section.length > 1)
+        throw new Error(`since there can only be one wildcard, it doesn't need a name. replace \`${section}\` with \`*\``);
       segment = { kind: 'wildcard' };
     } else if (section.startsWith(':')) {
       if (section.length === 1) throw new Error('params must be named');
@@ -216,10 +213,9 @@ export class Router {
       const key = trigger.component ?? trigger.id;
       if (typeof trigger.route !== 'string') {
         if (trigger.route.private === true) continue;
-        throw new HostError(
-          `route must be a string pattern or '{ private = true }': '${key}' has { private = false }`,
-          { code: 'route-invalid' },
-        );
+        throw new HostError(`route must be a string pattern or '{ private = true }': '${key}' has { private = false }`, {
+          code: 'route-invalid',
+        });
       }
       const raw = trigger.route;
       const entry = { trigger, key, raw, based: basedRoute(raw) };
@@ -338,6 +334,7 @@ export interface RequestFacts {
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 // http::HeaderValue::from_bytes: no control characters other than tab.
+// oxlint-disable-next-line no-control-regex -- matching control characters is the point.
 const VALID_VALUE = /^[^\x00-\x08\x0a-\x1f\x7f]*$/;
 
 function headerList(pairs: [string, string][]): [string, string][] {

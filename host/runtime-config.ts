@@ -110,10 +110,12 @@ export function parseRuntimeConfig(text: string | undefined, file: string | unde
       doc = parseToml(text) as Table;
     } catch (cause) {
       if (cause instanceof TomlError) {
-        throw new HostError(
-          `invalid TOML: ${cause.message}`,
-          { code: 'runtime-config-invalid', file: shownFile, hint: 'fix the TOML syntax at the position shown', cause },
-        );
+        throw new HostError(`invalid TOML: ${cause.message}`, {
+          code: 'runtime-config-invalid',
+          file: shownFile,
+          hint: 'fix the TOML syntax at the position shown',
+          cause,
+        });
       }
       throw cause;
     }
@@ -138,7 +140,8 @@ export function parseRuntimeConfig(text: string | undefined, file: string | unde
 
   // `null` (set to "") is a decision, not a missing value: only `undefined` falls back to the default.
   const explicitState = dirSetting(r, options.stateDir, doc, 'state_dir', cwd);
-  const stateDir = explicitState !== undefined ? explicitState : options.manifestDir === undefined ? null : join(options.manifestDir, '.spin');
+  const stateDir =
+    explicitState !== undefined ? explicitState : options.manifestDir === undefined ? null : join(options.manifestDir, '.spin');
   const explicitLog = dirSetting(r, options.logDir, doc, 'log_dir', cwd);
   const logDir = explicitLog !== undefined ? explicitLog : stateDir === null ? null : join(stateDir, 'logs');
 
@@ -165,7 +168,10 @@ export function parseRuntimeConfig(text: string | undefined, file: string | unde
     if (type === 'spin') {
       ignoreExtra(t, path, ['type', 'path']);
       const p = r.optString(t, 'path', path);
-      config.keyValueStores[label] = { type: 'spin', path: p === undefined ? null : fileDir === undefined ? resolve(cwd, p) : resolve(fileDir, p) };
+      config.keyValueStores[label] = {
+        type: 'spin',
+        path: p === undefined ? null : fileDir === undefined ? resolve(cwd, p) : resolve(fileDir, p),
+      };
     } else if (type === 'redis') {
       ignoreExtra(t, path, ['type', 'url']);
       config.keyValueStores[label] = { type: 'redis', url: r.reqString(t, 'url', path) };
@@ -232,10 +238,7 @@ export function parseRuntimeConfig(text: string | undefined, file: string | unde
       if (!URL.canParse(url)) throw r.error(keyPath(path, 'url'), `invalid URL ${JSON.stringify(url)}`);
       const apiType = r.optString(llm, 'api_type', path) ?? 'default';
       if (apiType !== 'default' && apiType !== 'open_ai') {
-        throw r.error(
-          keyPath(path, 'api_type'),
-          `unknown variant \`${apiType}\`, expected \`open_ai\` or \`default\``,
-        );
+        throw r.error(keyPath(path, 'api_type'), `unknown variant \`${apiType}\`, expected \`open_ai\` or \`default\``);
       }
       config.llmCompute = { type: 'remote_http', url, authToken: r.reqString(llm, 'auth_token', path), apiType };
     } else {
@@ -291,7 +294,14 @@ export function parseRuntimeConfig(text: string | undefined, file: string | unde
     r.array(doc['client_tls'], 'client_tls').forEach((item, i) => {
       const path = keyPath('client_tls', i);
       const t = r.table(item, path);
-      r.checkKeys(t, path, ['component_ids', 'hosts', 'ca_use_webpki_roots', 'ca_roots_file', 'client_cert_file', 'client_private_key_file']);
+      r.checkKeys(t, path, [
+        'component_ids',
+        'hosts',
+        'ca_use_webpki_roots',
+        'ca_roots_file',
+        'client_cert_file',
+        'client_private_key_file',
+      ]);
       const componentIds = r.optStringArray(t, 'component_ids', path) ?? [];
       const hosts = r.optStringArray(t, 'hosts', path) ?? [];
       if (componentIds.length === 0) throw r.error(keyPath(path, 'component_ids'), "'component_ids' list may not be empty");
@@ -311,7 +321,11 @@ export function parseRuntimeConfig(text: string | undefined, file: string | unde
             : 'client_private_key_file specified without client_cert_file',
         );
       }
-      const tls: ClientTlsConfig = { componentIds, hosts, caUseWebpkiRoots: r.optBool(t, 'ca_use_webpki_roots', path) ?? caRootsFile === undefined };
+      const tls: ClientTlsConfig = {
+        componentIds,
+        hosts,
+        caUseWebpkiRoots: r.optBool(t, 'ca_use_webpki_roots', path) ?? caRootsFile === undefined,
+      };
       if (caRootsFile) tls.caRootsFile = caRootsFile;
       if (clientCertFile) tls.clientCertFile = clientCertFile;
       if (clientPrivateKeyFile) tls.clientPrivateKeyFile = clientPrivateKeyFile;
@@ -350,11 +364,7 @@ function parseProvider(
     case 'static': {
       ignoreExtra(t, path, ['type', 'values']);
       if (t['values'] === undefined) {
-        throw r.error(
-          keyPath(path, 'values'),
-          'missing required key `values`',
-          'give the values as a table: values = { name = "value" }',
-        );
+        throw r.error(keyPath(path, 'values'), 'missing required key `values`', 'give the values as a table: values = { name = "value" }');
       }
       return { type: 'static', values: r.optStringMap(t, 'values', path) ?? {} };
     }
@@ -385,10 +395,12 @@ export async function loadRuntimeConfig(file: string | undefined, options: Runti
   try {
     text = await readFile(resolve(options.cwd ?? process.cwd(), file), 'utf8');
   } catch (cause) {
-    throw new HostError(
-      `failed to read runtime config file '${file}'`,
-      { code: 'runtime-config-missing', file, hint: 'check the --runtime-config-file path', cause },
-    );
+    throw new HostError(`failed to read runtime config file '${file}'`, {
+      code: 'runtime-config-missing',
+      file,
+      hint: 'check the --runtime-config-file path',
+      cause,
+    });
   }
   return parseRuntimeConfig(text, file, options);
 }

@@ -77,7 +77,10 @@ export interface ListenOptions {
 }
 
 /** Starts listening; resolves with the server and its actual address. */
-export function listen(handler: RequestHandler, options: ListenOptions): Promise<{ server: http.Server; url: string; address: AddressInfo }> {
+export function listen(
+  handler: RequestHandler,
+  options: ListenOptions,
+): Promise<{ server: http.Server; url: string; address: AddressInfo }> {
   const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0, keepAliveTimeout: 5000 }, (req, res) => {
     const body = new ByteQueue();
     pipeToQueue(req, body);
@@ -100,24 +103,22 @@ export function listen(handler: RequestHandler, options: ListenOptions): Promise
       headers,
       body,
     };
-    handler
-      .handle(hostReq, { clientAddr: socketAddr(req.socket.remoteAddress, req.socket.remotePort), signal: controller.signal })
-      .then(
-        (r) => {
-          response = r;
-          if (res.destroyed) r.body.cancel();
-          return writeResponse(res, r);
-        },
-        (err: unknown) => {
-          console.error(`Error processing request: ${err instanceof Error ? err.message : String(err)}`);
-          if (!res.headersSent) {
-            res.statusCode = 500;
-            res.removeHeader('connection');
-            res.setHeader('content-length', '0');
-            res.end();
-          } else res.destroy();
-        },
-      );
+    handler.handle(hostReq, { clientAddr: socketAddr(req.socket.remoteAddress, req.socket.remotePort), signal: controller.signal }).then(
+      (r) => {
+        response = r;
+        if (res.destroyed) r.body.cancel();
+        return writeResponse(res, r);
+      },
+      (err: unknown) => {
+        console.error(`Error processing request: ${err instanceof Error ? err.message : String(err)}`);
+        if (!res.headersSent) {
+          res.statusCode = 500;
+          res.removeHeader('connection');
+          res.setHeader('content-length', '0');
+          res.end();
+        } else res.destroy();
+      },
+    );
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -57,7 +57,9 @@ export async function up(
         await app.close();
         throw new HostError(`${host}:${port + i} is already in use.`, {
           code: 'listen-in-use',
-          hint: options.findFreePort ? 'free one of the ports or use --listen' : 'to have the host search for a free port, use the --find-free-port option',
+          hint: options.findFreePort
+            ? 'free one of the ports or use --listen'
+            : 'to have the host search for a free port, use the --find-free-port option',
         });
       }
     }

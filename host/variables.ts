@@ -123,10 +123,11 @@ export function parseDotenv(text: string, file: string, env: Readonly<Record<str
     if (line === '' || line.startsWith('#')) continue;
     const m = /^(?:export\s+)?([A-Za-z0-9_.]+)\s*=\s*(.*)$/.exec(line);
     if (!m) {
-      throw new HostError(
-        `cannot parse line ${lineNo}: expected KEY=VALUE`,
-        { code: 'dotenv-invalid', file, hint: 'write one `SPIN_VARIABLE_NAME=value` per line' },
-      );
+      throw new HostError(`cannot parse line ${lineNo}: expected KEY=VALUE`, {
+        code: 'dotenv-invalid',
+        file,
+        hint: 'write one `SPIN_VARIABLE_NAME=value` per line',
+      });
     }
     const key = m[1]!;
     let rest = m[2]!;

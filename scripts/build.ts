@@ -76,7 +76,9 @@ export async function buildTargets(manifestPath: string, only: string[] = []): P
   }
   const unknown = only.filter((id) => !targets.some((t) => t.id === id));
   if (unknown.length > 0) {
-    throw new Error(`no buildable component named ${unknown.map((u) => `'${u}'`).join(', ')} in ${manifestPath} (buildable: ${targets.map((t) => t.id).join(', ')})`);
+    throw new Error(
+      `no buildable component named ${unknown.map((u) => `'${u}'`).join(', ')} in ${manifestPath} (buildable: ${targets.map((t) => t.id).join(', ')})`,
+    );
   }
   return only.length > 0 ? targets.filter((t) => only.includes(t.id)) : targets;
 }
@@ -95,7 +97,9 @@ function witText(dir: string): string {
 }
 
 async function toolchainVersion(): Promise<string> {
-  const pkg = JSON.parse(await readFile(join(ROOT, 'node_modules/@bytecodealliance/componentize-js/package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(await readFile(join(ROOT, 'node_modules/@bytecodealliance/componentize-js/package.json'), 'utf8')) as {
+    version: string;
+  };
   return `componentize-js@${pkg.version}`;
 }
 
@@ -141,7 +145,13 @@ function componentize(target: BuildTarget, source: string): Promise<void> {
   });
 }
 
-async function buildOne(target: BuildTarget, force: boolean, toolchain: string, tmpDir: string, define: Record<string, string>): Promise<BuildResult> {
+async function buildOne(
+  target: BuildTarget,
+  force: boolean,
+  toolchain: string,
+  tmpDir: string,
+  define: Record<string, string>,
+): Promise<BuildResult> {
   const started = performance.now();
   const source = await bundle(target, define);
   const hash = createHash('sha256')
@@ -208,7 +218,9 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult[
   const log = options.log ?? (() => {});
   return mapLimit(targets, Math.max(1, availableParallelism()), async (t) => {
     const r = await buildOne(t, options.force ?? false, toolchain, tmpDir, define);
-    log(`${r.status === 'built' ? 'built ' : 'cached'} ${t.id.padEnd(18)} ${(r.bytes / 1048576).toFixed(1).padStart(5)} MB  ${(r.ms / 1000).toFixed(1)} s  ${relative(process.cwd(), r.out)}`);
+    log(
+      `${r.status === 'built' ? 'built ' : 'cached'} ${t.id.padEnd(18)} ${(r.bytes / 1048576).toFixed(1).padStart(5)} MB  ${(r.ms / 1000).toFixed(1)} s  ${relative(process.cwd(), r.out)}`,
+    );
     return r;
   });
 }

@@ -16,7 +16,9 @@ if (command !== 'up') {
   process.exit(2);
 }
 if (!('Suspending' in WebAssembly)) {
-  console.error(`edge-agents needs Node.js 24 or newer (JSPI); this is ${process.version}. Run it through npm (npm start), which uses the project's Node 24.`);
+  console.error(
+    `edge-agents needs Node.js 24 or newer (JSPI); this is ${process.version}. Run it through npm (npm start), which uses the project's Node 24.`,
+  );
   process.exit(1);
 }
 

@@ -567,7 +567,9 @@ export function httpErrorCode(err: IoError): ErrorCode | undefined {
 }
 
 /** Builds `wasi:http/outgoing-handler` for one instance. */
-export function outgoingHandler(send: OutboundSender): { handle: (req: OutgoingRequest, opts: RequestOptions | undefined) => FutureIncomingResponse } {
+export function outgoingHandler(send: OutboundSender): {
+  handle: (req: OutgoingRequest, opts: RequestOptions | undefined) => FutureIncomingResponse;
+} {
   return {
     handle(req, opts) {
       const hostReq = req.toHost();

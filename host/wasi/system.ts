@@ -7,7 +7,7 @@
  * @module
  */
 import { randomBytes, randomFillSync } from 'node:crypto';
-import { ByteQueue, callbackSink, InputStream, IoError, OutputStream, Pollable } from './io.ts';
+import { ByteQueue, callbackSink, InputStream, type IoError, OutputStream, Pollable } from './io.ts';
 
 /** `wasi:clocks/monotonic-clock` pollables are timers that start when the guest subscribes. */
 function timerPollable(deadlineNs: bigint): Pollable {

@@ -146,7 +146,7 @@ export class Reader {
       if (i === 9) {
         // Only bit 0 of the 10th byte carries payload; the rest must be zero
         // (unsigned) or a sign extension of bit 0 (signed).
-        const ok = signed ? (byte === 0x00 || byte === 0x7f) : byte <= 0x01;
+        const ok = signed ? byte === 0x00 || byte === 0x7f : byte <= 0x01;
         if (!ok) throw new WasmBinaryError('malformed', `${signed ? 's' : 'u'}64 LEB128 out of range`, start);
       }
       result |= BigInt(byte & 0x7f) << shift;
@@ -502,7 +502,9 @@ export function writeImportEntry(w: Writer, entry: ImportEntry): void {
     case 'global': {
       const code = [...VALTYPES].find(([, t]) => t === desc.type)?.[0];
       if (code === undefined) throw new RangeError(`unknown value type ${desc.type}`);
-      w.u8(0x03).u8(code).u8(desc.mutable ? 1 : 0);
+      w.u8(0x03)
+        .u8(code)
+        .u8(desc.mutable ? 1 : 0);
       return;
     }
     case 'tag':

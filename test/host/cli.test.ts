@@ -43,8 +43,17 @@ ${component}
 `;
 
 describe('edge-agents up', () => {
-  it('prints spin up\'s startup lines, serves, and exits 0 on SIGTERM', async () => {
-    const host = await startHostProcess(['-f', APPS.probe, '--runtime-config-file', join(APPS.probe, '../runtime-config.toml'), '--variable', 'secret_token=x', '--state-dir', join(dir.path, 'state')]);
+  it("prints spin up's startup lines, serves, and exits 0 on SIGTERM", async () => {
+    const host = await startHostProcess([
+      '-f',
+      APPS.probe,
+      '--runtime-config-file',
+      join(APPS.probe, '../runtime-config.toml'),
+      '--variable',
+      'secret_token=x',
+      '--state-dir',
+      join(dir.path, 'state'),
+    ]);
     let health: string;
     try {
       health = await (await fetch(`${host.url}/.well-known/spin/health`)).text();
@@ -54,7 +63,9 @@ describe('edge-agents up', () => {
     expect(health).toBe('OK');
     const out = host.output();
     expect(out).toContain('Using runtime config [key_value_store.shared: spin]');
-    expect(out).toMatch(/Serving http:\/\/127\.0\.0\.1:\d+\nAvailable Routes:\n {2}probe: http:\/\/127\.0\.0\.1:\d+\/exact\n {4}Probe with grants/);
+    expect(out).toMatch(
+      /Serving http:\/\/127\.0\.0\.1:\d+\nAvailable Routes:\n {2}probe: http:\/\/127\.0\.0\.1:\d+\/exact\n {4}Probe with grants/,
+    );
     expect(out).toMatch(/ {2}probe: http:\/\/127\.0\.0\.1:\d+\/probe \(wildcard\)/);
     expect(out).not.toContain('private-probe:');
     expect(host.child.exitCode).toBe(0);
@@ -63,7 +74,8 @@ describe('edge-agents up', () => {
   it('--help lists the flags', () => {
     const r = spawnSync(process.execPath, [join(ROOT, 'host/bin/edge-agents.ts'), 'up', '--help'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    for (const flag of ['--from', '--listen', '--runtime-config-file', '--env', '--variable', '--key-value', '--state-dir', '--log-dir']) expect(r.stdout).toContain(flag);
+    for (const flag of ['--from', '--listen', '--runtime-config-file', '--env', '--variable', '--key-value', '--state-dir', '--log-dir'])
+      expect(r.stdout).toContain(flag);
   });
 
   it('a TOML syntax error names the file', () => {
@@ -110,7 +122,10 @@ describe('edge-agents up', () => {
     const port = (blocker.address() as net.AddressInfo).port;
     try {
       const file = manifest('port', minimal());
-      const r = spawnSync(process.execPath, [join(ROOT, 'host/bin/edge-agents.ts'), 'up', '-f', file, '--listen', `127.0.0.1:${port}`], { encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(process.execPath, [join(ROOT, 'host/bin/edge-agents.ts'), 'up', '-f', file, '--listen', `127.0.0.1:${port}`], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       expect(r.status).toBe(1);
       expect(`${r.stdout}${r.stderr}`).toContain(`127.0.0.1:${port} is already in use`);
       expect(`${r.stdout}${r.stderr}`).toContain('--find-free-port');

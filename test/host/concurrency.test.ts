@@ -39,7 +39,9 @@ afterAll(async () => {
 
 it(`${N} guests wait on an upstream at once, and other requests are served meanwhile`, async () => {
   const target = encodeURIComponent(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}/barrier`);
-  const inflight = Array.from({ length: N }, () => fetch(`${app.url}/probe/fetch?url=${target}`).then((r) => r.json() as Promise<{ body: string }>));
+  const inflight = Array.from({ length: N }, () =>
+    fetch(`${app.url}/probe/fetch?url=${target}`).then((r) => r.json() as Promise<{ body: string }>),
+  );
   await allParked;
   // All N instances are suspended inside wasi:io/poll now; the event loop must still serve new instances.
   for (let i = 0; i < 10; i++) {

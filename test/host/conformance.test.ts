@@ -33,7 +33,8 @@ function request(url: string, path: string, headers: Record<string, string> = {}
       res.on('data', (d: string) => (body += d));
       res.on('end', () => {
         const pairs: [string, string][] = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) pairs.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!.toLowerCase()]);
+        for (let i = 0; i < res.rawHeaders.length; i += 2)
+          pairs.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!.toLowerCase()]);
         resolve({ status: res.statusCode ?? 0, body, headers: pairs });
       });
     });
@@ -122,7 +123,13 @@ describe('Spin conformance scenarios', () => {
       status: 200,
       body: 'Hello, world!',
       headers: {},
-      optional: { 'transfer-encoding': undefined, server: undefined, 'content-type': 'text/plain', 'content-length': undefined, date: undefined },
+      optional: {
+        'transfer-encoding': undefined,
+        server: undefined,
+        'content-type': 'text/plain',
+        'content-length': undefined,
+        date: undefined,
+      },
     });
   });
 
@@ -134,6 +141,8 @@ describe('Spin conformance scenarios', () => {
       headers: {},
       optional: { 'content-length': '28', 'transfer-encoding': 'chunked', date: undefined, 'content-type': undefined },
     });
-    expect(app.output.join('\n')).toContain("A component tried to make an outbound network connection to disallowed destination 'http://localhost:1234'.");
+    expect(app.output.join('\n')).toContain(
+      "A component tried to make an outbound network connection to disallowed destination 'http://localhost:1234'.",
+    );
   });
 });

@@ -41,7 +41,8 @@ afterAll(async () => {
 });
 
 const get = (path: string, init?: RequestInit) => fetch(new URL(path, app.url), init);
-const echo = async (path: string, init?: RequestInit) => (await (await get(path, init)).json()) as { method: string; url: string; headers: Record<string, string>; body: string };
+const echo = async (path: string, init?: RequestInit) =>
+  (await (await get(path, init)).json()) as { method: string; url: string; headers: Record<string, string>; body: string };
 
 describe('routing and request headers', () => {
   it('wildcard route: path info, matched route and full URL', async () => {
@@ -63,7 +64,7 @@ describe('routing and request headers', () => {
 
   it('exact routes match with and without a trailing slash, not deeper', async () => {
     expect((await get('/exact')).status).toBe(404); // the probe answers 404 for an unknown action: it was routed
-    expect(await (await get('/exact')).text()).toContain("probe: unknown action");
+    expect(await (await get('/exact')).text()).toContain('probe: unknown action');
     expect(await (await get('/exact/')).text()).toContain('probe: unknown action');
     const deeper = await get('/exact/more');
     expect(deeper.status).toBe(404);
@@ -104,10 +105,13 @@ describe('routing and request headers', () => {
     expect(ok.status).toBe(200);
     const tooBig = await new Promise<number>((resolve, reject) => {
       const u = new URL(app.url);
-      const req = http.request({ host: u.hostname, port: u.port, path: '/probe/echo', headers: { 'x-big': 'a'.repeat(140 * 1024) } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = http.request(
+        { host: u.hostname, port: u.port, path: '/probe/echo', headers: { 'x-big': 'a'.repeat(140 * 1024) } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -159,8 +163,12 @@ describe('service chaining and outbound policy', () => {
     expect((await get('/echo')).status).toBe(404);
   });
 
-  it('allowed hosts: templated upstream is reachable, others are denied with Spin\'s message', async () => {
-    const ok = (await (await get(`/probe/fetch?url=${encodeURIComponent(`http://127.0.0.1:${upstreamPort}/hello`)}`)).json()) as { status: number; body: string; headers: Record<string, string> };
+  it("allowed hosts: templated upstream is reachable, others are denied with Spin's message", async () => {
+    const ok = (await (await get(`/probe/fetch?url=${encodeURIComponent(`http://127.0.0.1:${upstreamPort}/hello`)}`)).json()) as {
+      status: number;
+      body: string;
+      headers: Record<string, string>;
+    };
     expect(ok).toMatchObject({ status: 200, body: 'upstream saw GET /hello' });
     expect(ok.headers['x-upstream']).toBe('yes');
     const denied = await get(`/probe/fetch?url=${encodeURIComponent('http://127.0.0.2:9/')}`);
@@ -171,7 +179,10 @@ describe('service chaining and outbound policy', () => {
   });
 
   it('self requests go back through the listener', async () => {
-    const r = (await (await get(`/probe/fetch?url=${encodeURIComponent('http://self.alt/static')}`)).json()) as { status: number; body: string };
+    const r = (await (await get(`/probe/fetch?url=${encodeURIComponent('http://self.alt/static')}`)).json()) as {
+      status: number;
+      body: string;
+    };
     expect(r).toMatchObject({ status: 418, body: 'I am a teapot' });
   });
 
@@ -198,7 +209,9 @@ describe('key-value and variables', () => {
 
   it('stores are shared between components that were granted the label', async () => {
     await get('/probe/kv/shared/set/from-probe', { method: 'POST', body: 'hi' });
-    const r = (await (await get(`/probe/fetch?url=${encodeURIComponent('http://private-probe.spin.internal/kv/shared/get/from-probe')}`)).json()) as { body: string };
+    const r = (await (
+      await get(`/probe/fetch?url=${encodeURIComponent('http://private-probe.spin.internal/kv/shared/get/from-probe')}`)
+    ).json()) as { body: string };
     expect(r.body).toBe('hi');
   });
 

@@ -37,7 +37,15 @@ beforeAll(async () => {
 });
 afterAll(() => fx.close());
 afterEach(() => {
-  fx.setBehaviour({ latencyMs: 0, chunkDelayMs: 0, failure: null, failFirst: 0, requireApiKey: null, contextLength: Infinity, retryAfterSeconds: 1 });
+  fx.setBehaviour({
+    latencyMs: 0,
+    chunkDelayMs: 0,
+    failure: null,
+    failFirst: 0,
+    requireApiKey: null,
+    contextLength: Infinity,
+    retryAfterSeconds: 1,
+  });
   fx.clearLog();
 });
 
@@ -149,7 +157,11 @@ describe('chat completions', () => {
   });
 
   it('streams role, content pieces, finish and a usage chunk', async () => {
-    const stream = await client.chat.completions.create({ ...user('Stream me, please!'), stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      ...user('Stream me, please!'),
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
 
@@ -173,7 +185,12 @@ describe('chat completions', () => {
 
   it('streams scripted tool calls as index/id/name/argument fragments', async () => {
     const args = { city: 'Paris', unit: 'celsius', days: 3 };
-    fx.enqueue({ toolCalls: [{ name: 'get_weather', arguments: args }, { name: 'noop', arguments: '{}' }] });
+    fx.enqueue({
+      toolCalls: [
+        { name: 'get_weather', arguments: args },
+        { name: 'noop', arguments: '{}' },
+      ],
+    });
     const stream = await client.chat.completions.create({ ...user('Weather?'), stream: true });
     const calls = new Map<number, { id?: string; name?: string; args: string; fragments: number }>();
     let finish: string | null | undefined;
@@ -185,7 +202,10 @@ describe('chat completions', () => {
         const call = calls.get(d.index) ?? { args: '', fragments: 0 };
         call.id ??= d.id;
         call.name ??= d.function?.name;
-        if (d.function?.arguments) (call.args += d.function.arguments), call.fragments++;
+        if (d.function?.arguments) {
+          call.args += d.function.arguments;
+          call.fragments++;
+        }
         calls.set(d.index, call);
       }
     }
@@ -198,7 +218,11 @@ describe('chat completions', () => {
 
   it('answers a scripted error status', async () => {
     fx.enqueue({ status: 418, error: { message: 'teapot', code: 'tea' } });
-    expect(await rejection(client.chat.completions.create(user('hi')))).toMatchObject({ status: 418, code: 'tea', error: { message: 'teapot' } });
+    expect(await rejection(client.chat.completions.create(user('hi')))).toMatchObject({
+      status: 418,
+      code: 'tea',
+      error: { message: 'teapot' },
+    });
   });
 });
 
@@ -206,14 +230,22 @@ describe('embeddings', () => {
   it('returns float embeddings of the configured default dimension, L2-normalised', async () => {
     const r = await client.embeddings.create({ model: 'fixture-embed', input: ['hello world', 'bye'], encoding_format: 'float' });
     expect(r).toMatchObject({ object: 'list', model: 'fixture-embed', usage: { prompt_tokens: 3, total_tokens: 3 } });
-    expect(r.data.map((d) => [d.object, d.index, d.embedding.length])).toEqual([['embedding', 0, 384], ['embedding', 1, 384]]);
+    expect(r.data.map((d) => [d.object, d.index, d.embedding.length])).toEqual([
+      ['embedding', 0, 384],
+      ['embedding', 1, 384],
+    ]);
     expect(Math.hypot(...(r.data[0]?.embedding ?? []))).toBeCloseTo(1, 5);
     expect(r.data[0]?.embedding).toEqual(Array.from(fixtureEmbedding('hello world', 384)));
   });
 
   it('returns the same vectors as base64 float32 (the client default) and honours dimensions', async () => {
     const b64 = await client.embeddings.create({ model: 'fixture-embed', input: 'The quick brown fox', dimensions: 64 });
-    const float = await client.embeddings.create({ model: 'fixture-embed', input: 'The quick brown fox', dimensions: 64, encoding_format: 'float' });
+    const float = await client.embeddings.create({
+      model: 'fixture-embed',
+      input: 'The quick brown fox',
+      dimensions: 64,
+      encoding_format: 'float',
+    });
     expect(fx.requests[0]?.body).toMatchObject({ encoding_format: 'base64' });
     expect(b64.data[0]?.embedding).toHaveLength(64);
     expect(b64.data[0]?.embedding).toEqual(float.data[0]?.embedding);
@@ -238,9 +270,15 @@ describe('embeddings', () => {
   });
 
   it('rejects token-array input, empty input and unknown models', async () => {
-    expect(await rejection(client.embeddings.create({ model: 'fixture-embed', input: [1, 2, 3] }))).toMatchObject({ status: 400, param: 'input' });
+    expect(await rejection(client.embeddings.create({ model: 'fixture-embed', input: [1, 2, 3] }))).toMatchObject({
+      status: 400,
+      param: 'input',
+    });
     expect(await rejection(client.embeddings.create({ model: 'fixture-embed', input: [] }))).toMatchObject({ status: 400 });
-    expect(await rejection(client.embeddings.create({ model: 'nope', input: 'x' }))).toMatchObject({ status: 404, code: 'model_not_found' });
+    expect(await rejection(client.embeddings.create({ model: 'nope', input: 'x' }))).toMatchObject({
+      status: 404,
+      code: 'model_not_found',
+    });
   });
 });
 
@@ -296,9 +334,11 @@ describe('failures', () => {
     fx.setBehaviour({ failure: 'midstream', midstreamAfterChunks: 3 });
     const stream = await client.chat.completions.create({ ...user('Tell me a long story'), stream: true });
     const seen: string[] = [];
-    const err = await rejection((async () => {
-      for await (const c of stream) seen.push(c.choices[0]?.delta.content ?? '');
-    })());
+    const err = await rejection(
+      (async () => {
+        for await (const c of stream) seen.push(c.choices[0]?.delta.content ?? '');
+      })(),
+    );
     expect(err).toBeInstanceOf(Error);
     expect(seen).toHaveLength(3);
     expect(fx.requests[0]).toMatchObject({ outcome: 'midstream', chunks: 3 });
@@ -313,19 +353,27 @@ describe('failures', () => {
   it('midstream-error sends an SSE error event that the client raises as APIError', async () => {
     fx.setBehaviour({ failure: 'midstream-error' });
     const stream = await client.chat.completions.create({ ...user('Tell me a long story'), stream: true });
-    const err = await rejection((async () => {
-      for await (const _ of stream);
-    })());
+    const err = await rejection(
+      (async () => {
+        for await (const _ of stream);
+      })(),
+    );
     expect(err).toBeInstanceOf(APIError);
     expect((err as APIError).message).toContain('mid-stream');
   });
 
   it('context-length answers 400 context_length_exceeded, forced or from contextLength', async () => {
     fx.setBehaviour({ failure: 'context-length' });
-    expect(await rejection(client.chat.completions.create(user('hi')))).toMatchObject({ status: 400, code: 'context_length_exceeded', param: 'messages' });
+    expect(await rejection(client.chat.completions.create(user('hi')))).toMatchObject({
+      status: 400,
+      code: 'context_length_exceeded',
+      param: 'messages',
+    });
     fx.setBehaviour({ failure: null, contextLength: 20 });
     await client.chat.completions.create(user('short'));
-    const err = await rejection(client.chat.completions.create(user('this prompt has far too many words for the tiny context window of twenty tokens')));
+    const err = await rejection(
+      client.chat.completions.create(user('this prompt has far too many words for the tiny context window of twenty tokens')),
+    );
     expect(err).toMatchObject({ status: 400, code: 'context_length_exceeded' });
     expect(await rejection(client.chat.completions.create({ ...user('short'), max_tokens: 100 }))).toMatchObject({ status: 400 });
   });
@@ -390,22 +438,35 @@ describe('timing, disconnects and the request log', () => {
     await client.chat.completions.create(user('c'), { headers: { [FIXTURE_HEADERS.latencyMs]: '80' } });
     expect(performance.now() - start).toBeGreaterThanOrEqual(80);
 
-    expect(await rejection(client.chat.completions.create(user('d'), { headers: { [FIXTURE_HEADERS.failure]: 'reset' } }))).toBeInstanceOf(APIConnectionError);
+    expect(await rejection(client.chat.completions.create(user('d'), { headers: { [FIXTURE_HEADERS.failure]: 'reset' } }))).toBeInstanceOf(
+      APIConnectionError,
+    );
 
     // `none` bypasses a global failure without consuming it.
     fx.setBehaviour({ failure: { status: 500, times: 1 } });
     await client.chat.completions.create(user('e'), { headers: { [FIXTURE_HEADERS.failure]: 'none' } });
     expect(await rejection(client.chat.completions.create(user('f')))).toMatchObject({ status: 500 });
 
-    const stream = await client.chat.completions.create({ ...user('g h i j'), stream: true }, {
-      headers: { [FIXTURE_HEADERS.failure]: 'midstream', [FIXTURE_HEADERS.midstreamAfterChunks]: '1', [FIXTURE_HEADERS.chunkDelayMs]: '1' },
-    });
-    await rejection((async () => {
-      for await (const _ of stream);
-    })());
+    const stream = await client.chat.completions.create(
+      { ...user('g h i j'), stream: true },
+      {
+        headers: {
+          [FIXTURE_HEADERS.failure]: 'midstream',
+          [FIXTURE_HEADERS.midstreamAfterChunks]: '1',
+          [FIXTURE_HEADERS.chunkDelayMs]: '1',
+        },
+      },
+    );
+    await rejection(
+      (async () => {
+        for await (const _ of stream);
+      })(),
+    );
     expect(fx.requests.at(-1)).toMatchObject({ outcome: 'midstream', chunks: 1 });
 
-    expect(await rejection(client.chat.completions.create(user('x'), { headers: { [FIXTURE_HEADERS.latencyMs]: 'soon' } }))).toMatchObject({ status: 400 });
+    expect(await rejection(client.chat.completions.create(user('x'), { headers: { [FIXTURE_HEADERS.latencyMs]: 'soon' } }))).toMatchObject({
+      status: 400,
+    });
     expect(fx.requests.map((r) => r.outcome)).toEqual(['error', 'ok', 'ok', 'reset', 'ok', 'error', 'midstream', 'error']);
   });
 

@@ -150,10 +150,25 @@ describe('parseManifest: deny unknown fields', () => {
     ['variable', `${app()}\n[variables]\nx = { default = "1", kind = "str" }\n`, 'variables.x.kind', 'kind'],
     ['build', app('[component.api.build]\ncommand = "make"\nenv = {}\n'), 'component.api.build.env', 'env'],
     ['source', app('', 'source = { url = "https://x/a.wasm", digest = "sha256:00", size = 1 }'), 'component.api.source.size', 'size'],
-    ['files', app('', 'source = "a.wasm"\nfiles = [{ source = "a", destination = "/a", mode = "ro" }]'), 'component.api.files[0].mode', 'mode'],
+    [
+      'files',
+      app('', 'source = "a.wasm"\nfiles = [{ source = "a", destination = "/a", mode = "ro" }]'),
+      'component.api.files[0].mode',
+      'mode',
+    ],
     ['route', app().replace('route = "/api/..."', 'route = { private = true, hidden = true }'), 'trigger.http[0].route.hidden', 'hidden'],
-    ['executor', app().replace('component = "api"', 'component = "api"\nexecutor = { type = "http", argv = "x" }'), 'trigger.http[0].executor.argv', 'argv'],
-    ['http settings', app().replace('name = "demo"', 'name = "demo"\n[application.trigger.http]\nport = 80'), 'application.trigger.http.port', 'port'],
+    [
+      'executor',
+      app().replace('component = "api"', 'component = "api"\nexecutor = { type = "http", argv = "x" }'),
+      'trigger.http[0].executor.argv',
+      'argv',
+    ],
+    [
+      'http settings',
+      app().replace('name = "demo"', 'name = "demo"\n[application.trigger.http]\nport = 80'),
+      'application.trigger.http.port',
+      'port',
+    ],
   ])('rejects an unknown key in %s', (_where, text, key, name) => {
     const err = manifestError(text);
     expect(err.code).toBe('manifest-unknown-key');
@@ -187,7 +202,9 @@ describe('parseManifest: deny unknown fields', () => {
   });
 
   it('ignores tool tables but checks they are tables', () => {
-    expect(parseManifest(app().replace('name = "demo"', 'name = "demo"\n[application.tool.foo]\nanything = [1, 2]'), FILE).warnings).toEqual([]);
+    expect(
+      parseManifest(app().replace('name = "demo"', 'name = "demo"\n[application.tool.foo]\nanything = [1, 2]'), FILE).warnings,
+    ).toEqual([]);
     expect(manifestError(app('', 'source = "a.wasm"\ntool = { x = 1 }')).key).toBe('component.api.tool.x');
   });
 });
@@ -195,18 +212,25 @@ describe('parseManifest: deny unknown fields', () => {
 describe('parseManifest: application trigger settings', () => {
   it('warns for base = "/"', () => {
     const m = parseManifest(app().replace('name = "demo"', 'name = "demo"\n[application.trigger.http]\nbase = "/"'), FILE);
-    expect(m.warnings).toEqual(["This application has the deprecated trigger 'base' set to the default value '/'. This may be an error in the future!"]);
+    expect(m.warnings).toEqual([
+      "This application has the deprecated trigger 'base' set to the default value '/'. This may be an error in the future!",
+    ]);
   });
 
   it('rejects any other base', () => {
     const err = manifestError(app().replace('name = "demo"', 'name = "demo"\n[application.trigger.http]\nbase = "/shop"'));
-    expect(err.reason).toBe("This application is using the deprecated trigger 'base' field. The base must be prepended to each [[trigger.http]]'s 'route'.");
+    expect(err.reason).toBe(
+      "This application is using the deprecated trigger 'base' field. The base must be prepended to each [[trigger.http]]'s 'route'.",
+    );
     expect(err.key).toBe('application.trigger.http.base');
     expect(err.hint).toContain('"/shop/..."');
   });
 
   it('keeps other trigger types’ settings as data', () => {
-    const m = parseManifest(app().replace('name = "demo"', 'name = "demo"\n[application.trigger.redis]\naddress = "redis://localhost"'), FILE);
+    const m = parseManifest(
+      app().replace('name = "demo"', 'name = "demo"\n[application.trigger.redis]\naddress = "redis://localhost"'),
+      FILE,
+    );
     expect(m.application.triggerSettings).toEqual({ redis: { address: 'redis://localhost' } });
   });
 });
@@ -308,8 +332,12 @@ source = "t.wasm"
   });
 
   it('requires exactly one of component and static_response', () => {
-    expect(manifestError(`${HEAD}\n[[trigger.http]]\nroute = "/"\n`).reason).toBe('Triggers must specify either component or static_response - http-trigger1 has neither');
-    const both = manifestError(`${HEAD}\n[[trigger.http]]\nroute = "/"\ncomponent = "a"\nstatic_response = {}\n[component.a]\nsource = "a.wasm"\n`);
+    expect(manifestError(`${HEAD}\n[[trigger.http]]\nroute = "/"\n`).reason).toBe(
+      'Triggers must specify either component or static_response - http-trigger1 has neither',
+    );
+    const both = manifestError(
+      `${HEAD}\n[[trigger.http]]\nroute = "/"\ncomponent = "a"\nstatic_response = {}\n[component.a]\nsource = "a.wasm"\n`,
+    );
     expect(both.reason).toBe('Triggers must specify either component or static_response - a-http-trigger has both');
   });
 
@@ -336,10 +364,15 @@ static_response = { status_code = 418, headers = { content-type = "text/plain", 
     expect(m.triggers[0]?.staticResponse).toEqual({ statusCode: 200, headers: [] });
     expect(m.triggers[1]?.staticResponse).toEqual({
       statusCode: 418,
-      headers: [['content-type', 'text/plain'], ['x-a', 'b']],
+      headers: [
+        ['content-type', 'text/plain'],
+        ['x-a', 'b'],
+      ],
       body: 'short and stout',
     });
-    expect(manifestError(`${HEAD}\n[[trigger.http]]\nroute = "/"\nstatic_response = { status_code = 42 }\n`).key).toBe('trigger.http[0].static_response.status_code');
+    expect(manifestError(`${HEAD}\n[[trigger.http]]\nroute = "/"\nstatic_response = { status_code = 42 }\n`).key).toBe(
+      'trigger.http[0].static_response.status_code',
+    );
   });
 
   it('only warns for unknown static_response keys (Spin ignores them)', () => {
@@ -348,7 +381,9 @@ static_response = { status_code = 418, headers = { content-type = "text/plain", 
   });
 
   it('handles routes: required, private = true, private = false', () => {
-    expect(manifestError(`${HEAD}\n[[trigger.http]]\ncomponent = "a"\n[component.a]\nsource = "a.wasm"\n`).key).toBe('trigger.http[0].route');
+    expect(manifestError(`${HEAD}\n[[trigger.http]]\ncomponent = "a"\n[component.a]\nsource = "a.wasm"\n`).key).toBe(
+      'trigger.http[0].route',
+    );
     const m = parseManifest(app().replace('route = "/api/..."', 'route = { private = true }'), FILE);
     expect(m.triggers[0]?.route).toEqual({ private: true });
     const err = manifestError(app().replace('route = "/api/..."', 'route = { private = false }'));
@@ -362,11 +397,17 @@ static_response = { status_code = 418, headers = { content-type = "text/plain", 
     expect(exec('{ type = "spin" }').triggers[0]?.executor).toEqual({ type: 'http' });
     const wagi = exec('{ type = "wagi" }');
     expect(wagi.triggers[0]?.executor).toEqual({ type: 'wagi', argv: '${SCRIPT_NAME} ${ARGS}', entrypoint: '_start' });
-    expect(wagi.warnings).toEqual(["trigger 'api-http-trigger' uses executor 'wagi', which this host does not support (only wasi:http components run)"]);
+    expect(wagi.warnings).toEqual([
+      "trigger 'api-http-trigger' uses executor 'wagi', which this host does not support (only wasi:http components run)",
+    ]);
     expect(exec('{ type = "wagi", argv = "x ${ARGS}" }').triggers[0]?.executor).toMatchObject({ argv: 'x ${ARGS}' });
     expect(exec('{ type = "wasip3-unstable" }').triggers[0]?.executor).toEqual({ type: 'wasip3-unstable' });
-    expect(manifestError(app().replace('component = "api"', 'component = "api"\nexecutor = { type = "cgi" }')).key).toBe('trigger.http[0].executor.type');
-    expect(manifestError(app().replace('component = "api"', 'component = "api"\nexecutor = { type = "wagi", entrypoint = "main" }')).code).toBe('manifest-invalid');
+    expect(manifestError(app().replace('component = "api"', 'component = "api"\nexecutor = { type = "cgi" }')).key).toBe(
+      'trigger.http[0].executor.type',
+    );
+    expect(
+      manifestError(app().replace('component = "api"', 'component = "api"\nexecutor = { type = "wagi", entrypoint = "main" }')).code,
+    ).toBe('manifest-invalid');
   });
 
   it('warns about duplicate and reserved routes', () => {
@@ -436,7 +477,9 @@ component = "api"
 
 describe('parseManifest: components', () => {
   it('requires kebab-case ids', () => {
-    const err = manifestError(`${HEAD}\n[[trigger.http]]\nroute = "/"\ncomponent = "a"\n[component.my_api]\nsource = "a.wasm"\n[component.a]\nsource = "a.wasm"\n`);
+    const err = manifestError(
+      `${HEAD}\n[[trigger.http]]\nroute = "/"\ncomponent = "a"\n[component.my_api]\nsource = "a.wasm"\n[component.a]\nsource = "a.wasm"\n`,
+    );
     expect(err.key).toBe('component.my_api');
     expect(err.reason).toBe("invalid component id `my_api`: words must be separated with '-', not '_'");
     expect(manifestError(`${HEAD}\n[[trigger.http]]\nroute = "/"\ncomponent = "1api"\n`).reason).toBe(
@@ -447,10 +490,21 @@ describe('parseManifest: components', () => {
   it('parses the three source forms', () => {
     const src = (s: string) => parseManifest(app('', `source = ${s}`), FILE).components['api']?.source;
     expect(src('"../shared/api.wasm"')).toEqual({ kind: 'local', path: '../shared/api.wasm', absolutePath: '/apps/shared/api.wasm' });
-    expect(src('{ url = "https://example.com/a.wasm", digest = "sha256:abc" }')).toEqual({ kind: 'url', url: 'https://example.com/a.wasm', digest: 'sha256:abc' });
-    expect(src('{ registry = "ttl.sh", package = "user:app", version = "1.0.0" }')).toEqual({ kind: 'registry', registry: 'ttl.sh', package: 'user:app', version: '1.0.0' });
+    expect(src('{ url = "https://example.com/a.wasm", digest = "sha256:abc" }')).toEqual({
+      kind: 'url',
+      url: 'https://example.com/a.wasm',
+      digest: 'sha256:abc',
+    });
+    expect(src('{ registry = "ttl.sh", package = "user:app", version = "1.0.0" }')).toEqual({
+      kind: 'registry',
+      registry: 'ttl.sh',
+      package: 'user:app',
+      version: '1.0.0',
+    });
     expect(src('{ package = "user:app", version = "1.0.0" }')).toEqual({ kind: 'registry', package: 'user:app', version: '1.0.0' });
-    expect(manifestError(app('', 'source = { url = "https://x", digest = "md5:00" }')).reason).toBe(`invalid digest "md5:00": must begin with 'sha256:'`);
+    expect(manifestError(app('', 'source = { url = "https://x", digest = "md5:00" }')).reason).toBe(
+      `invalid digest "md5:00": must begin with 'sha256:'`,
+    );
     expect(manifestError(app('', 'source = { url = "https://x" }')).reason).toBe('missing required key `digest`');
     expect(manifestError(app('', 'source = { path = "x" }')).reason).toBe('unrecognized component source');
   });
@@ -470,11 +524,19 @@ describe('parseManifest: components', () => {
     const err = manifestError(app('', 'source = "a.wasm"\nkey_value_stores = ["default", "My Store"]'));
     expect(err.key).toBe('component.api.key_value_stores[1]');
     expect(err.reason).toBe('invalid label "My Store": expected kebab-case or snake_case');
-    expect(parseManifest(app('', 'source = "a.wasm"\nsqlite_databases = ["UPPER_case"]'), FILE).components['api']?.sqliteDatabases).toEqual(['UPPER_case']);
+    expect(parseManifest(app('', 'source = "a.wasm"\nsqlite_databases = ["UPPER_case"]'), FILE).components['api']?.sqliteDatabases).toEqual(
+      ['UPPER_case'],
+    );
   });
 
   it('converts deprecated allowed_http_hosts with a warning', () => {
-    const m = parseManifest(app('', 'source = "a.wasm"\nallowed_outbound_hosts = ["redis://r"]\nallowed_http_hosts = ["example.com", "https://api.test:8443", "self"]'), FILE);
+    const m = parseManifest(
+      app(
+        '',
+        'source = "a.wasm"\nallowed_outbound_hosts = ["redis://r"]\nallowed_http_hosts = ["example.com", "https://api.test:8443", "self"]',
+      ),
+      FILE,
+    );
     expect(m.components['api']?.allowedOutboundHosts).toEqual([
       'redis://r',
       'http://example.com',
@@ -486,11 +548,10 @@ describe('parseManifest: components', () => {
     expect(m.warnings).toEqual([
       'Use of the deprecated field `allowed_http_hosts` - to fix, replace `allowed_http_hosts` with `allowed_outbound_hosts = ["http://example.com", "https://example.com", "http://api.test:8443", "https://api.test:8443", "http://self"]`',
     ]);
-    expect(parseManifest(app('', 'source = "a.wasm"\nallowed_http_hosts = ["insecure:allow-all"]'), FILE).components['api']?.allowedOutboundHosts).toEqual([
-      'http://*:*',
-      'https://*:*',
-      'http://self',
-    ]);
+    expect(
+      parseManifest(app('', 'source = "a.wasm"\nallowed_http_hosts = ["insecure:allow-all"]'), FILE).components['api']
+        ?.allowedOutboundHosts,
+    ).toEqual(['http://*:*', 'https://*:*', 'http://self']);
   });
 
   it('checks dependencies shallowly', () => {
@@ -506,10 +567,22 @@ source = "helper.wasm"
 `),
       FILE,
     );
-    expect(Object.keys(ok.components['api']!.dependencies)).toEqual(['foo:bar/baz@0.1.0', 'foo:qux', 'foo:http/iface', 'foo:app', 'plain-name']);
-    expect(manifestError(app('[component.api.dependencies]\n"foo:app" = { component = "ghost" }\n')).reason).toBe('dependency ID ghost does not exist');
-    expect(manifestError(app('[component.api.dependencies]\n"foo:app" = { path = "a", version = "1" }\n')).reason).toBe('unrecognized dependency');
-    expect(manifestError(app('[component.api.dependencies]\nplain-name = "0.1.0"\n')).reason).toBe('dependency "plain-name" must specify a package name');
+    expect(Object.keys(ok.components['api']!.dependencies)).toEqual([
+      'foo:bar/baz@0.1.0',
+      'foo:qux',
+      'foo:http/iface',
+      'foo:app',
+      'plain-name',
+    ]);
+    expect(manifestError(app('[component.api.dependencies]\n"foo:app" = { component = "ghost" }\n')).reason).toBe(
+      'dependency ID ghost does not exist',
+    );
+    expect(manifestError(app('[component.api.dependencies]\n"foo:app" = { path = "a", version = "1" }\n')).reason).toBe(
+      'unrecognized dependency',
+    );
+    expect(manifestError(app('[component.api.dependencies]\nplain-name = "0.1.0"\n')).reason).toBe(
+      'dependency "plain-name" must specify a package name',
+    );
     expect(manifestError(app('[component.api.dependencies]\n"Not Valid" = "0.1.0"\n')).reason).toBe('invalid dependency name "Not Valid"');
   });
 });
@@ -538,15 +611,22 @@ describe('parseManifest: templates', () => {
   });
 
   it('validates templated entries using defaults, and skips them when a variable is required', () => {
-    const base = (decl: string, entry: string) => `${app('', `source = "a.wasm"\nallowed_outbound_hosts = ["${entry}"]`)}\n[variables]\nhost = ${decl}\n`;
-    expect(parseManifest(base('{ default = "localhost" }', 'redis://{{ host }}:6379'), FILE).components['api']?.allowedOutboundHosts).toEqual(['redis://{{ host }}:6379']);
+    const base = (decl: string, entry: string) =>
+      `${app('', `source = "a.wasm"\nallowed_outbound_hosts = ["${entry}"]`)}\n[variables]\nhost = ${decl}\n`;
+    expect(
+      parseManifest(base('{ default = "localhost" }', 'redis://{{ host }}:6379'), FILE).components['api']?.allowedOutboundHosts,
+    ).toEqual(['redis://{{ host }}:6379']);
     const err = manifestError(base('{ default = "localhost/path" }', 'http://{{host}}'));
     expect(err.reason).toBe(
       'using default variable value(s) with template "http://{{ host }}" results in invalid config: invalid allowed_outbound_hosts entry "http://localhost/path": host "localhost/path" must not include a path',
     );
     expect(err.key).toBe('component.api.allowed_outbound_hosts[0]');
-    expect(parseManifest(base('{ required = true }', 'tcp://{{ host }}'), FILE).components['api']?.allowedOutboundHosts).toEqual(['tcp://{{ host }}']);
-    expect(manifestError(base('{ default = "x" }', 'http://{{ other }}')).reason).toBe('invalid variable template: unknown variable "other"');
+    expect(parseManifest(base('{ required = true }', 'tcp://{{ host }}'), FILE).components['api']?.allowedOutboundHosts).toEqual([
+      'tcp://{{ host }}',
+    ]);
+    expect(manifestError(base('{ default = "x" }', 'http://{{ other }}')).reason).toBe(
+      'invalid variable template: unknown variable "other"',
+    );
   });
 });
 
@@ -578,6 +658,9 @@ describe('loadManifest', () => {
   });
 
   it('reports a missing file', async () => {
-    await expect(loadManifest('/nonexistent/spin.toml')).rejects.toMatchObject({ code: 'manifest-missing', file: '/nonexistent/spin.toml' });
+    await expect(loadManifest('/nonexistent/spin.toml')).rejects.toMatchObject({
+      code: 'manifest-missing',
+      file: '/nonexistent/spin.toml',
+    });
   });
 });

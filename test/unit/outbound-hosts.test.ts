@@ -199,7 +199,10 @@ describe('AllowedHosts.allows', () => {
   });
 
   it('expands *.spin.internal into one entry per component', () => {
-    const hosts = AllowedHosts.parse(['pg://localhost:5656', 'http://*.spin.internal', 'https://spinframework.dev'], ['first', 'second', 'third']);
+    const hosts = AllowedHosts.parse(
+      ['pg://localhost:5656', 'http://*.spin.internal', 'https://spinframework.dev'],
+      ['first', 'second', 'third'],
+    );
     expect(hosts.entries.map((e) => (e.host.kind === 'domain' ? e.host.name : e.host.kind))).toEqual([
       'localhost',
       'first.spin.internal',

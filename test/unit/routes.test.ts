@@ -50,7 +50,10 @@ describe('basedRoute', () => {
 
 describe('Router.match', () => {
   it('matches exact routes with leading/trailing slashes trimmed', () => {
-    const r = router([['foo', '/foo'], ['foobar', '/foo/bar']]);
+    const r = router([
+      ['foo', '/foo'],
+      ['foobar', '/foo/bar'],
+    ]);
     expect(key(r, '/foo')).toBe('foo');
     expect(key(r, '/foo/')).toBe('foo');
     expect(key(r, '//foo//')).toBe('foo');
@@ -96,7 +99,10 @@ describe('Router.match', () => {
   });
 
   it('routes / only to a root route', () => {
-    const r = router([['root', '/'], ['foo', '/foo']]);
+    const r = router([
+      ['root', '/'],
+      ['foo', '/foo'],
+    ]);
     expect(key(r, '/')).toBe('root');
     expect(key(r, '')).toBe('root');
     expect(routed(r, '/').basedRoute).toBe('');
@@ -104,7 +110,10 @@ describe('Router.match', () => {
   });
 
   it('uses the raw path: no percent-decoding, query ignored', () => {
-    const r = router([['space', '/a b'], ['encoded', '/a%20c']]);
+    const r = router([
+      ['space', '/a b'],
+      ['encoded', '/a%20c'],
+    ]);
     expect(key(r, '/a%20b')).toBeNull();
     expect(key(r, '/a%20c')).toBe('encoded');
     expect(key(r, '/a%20c?x=1')).toBe('encoded');
@@ -116,7 +125,10 @@ describe('Router.match', () => {
     expect(routed(router([['c', '/1/:two/3']]), '/1/2/3').params).toEqual([['two', '2']]);
     expect(routed(router([['c', '/1/:two/...']]), '/1/2/3').params).toEqual([['two', '2']]);
     const dotted = router([['c', '/files/:name.:ext']]);
-    expect(routed(dotted, '/files/report.pdf').params).toEqual([['name', 'report'], ['ext', 'pdf']]);
+    expect(routed(dotted, '/files/report.pdf').params).toEqual([
+      ['name', 'report'],
+      ['ext', 'pdf'],
+    ]);
     expect(key(dotted, '/files/report')).toBeNull();
     // A repeated name keeps its last value, as Spin's map of captures does.
     expect(routed(router([['c', '/:a/:a']]), '/x/y').params).toEqual([['a', 'y']]);
@@ -129,11 +141,23 @@ describe('Router.match', () => {
 
 describe('Router precedence', () => {
   it('prefers exact over wildcard, and the longest literal prefix (RF tests)', () => {
-    const r = router([['wild', '/...'], ['users-wild', '/users/...'], ['admin', '/users/admin']]);
+    const r = router([
+      ['wild', '/...'],
+      ['users-wild', '/users/...'],
+      ['admin', '/users/admin'],
+    ]);
     expect(key(r, '/users/admin')).toBe('admin');
     expect(key(r, '/users/bob')).toBe('users-wild');
     expect(key(r, '/other')).toBe('wild');
-    expect(key(router([['one_exact', '/one'], ['wildcard', '/...']]), '/one')).toBe('one_exact');
+    expect(
+      key(
+        router([
+          ['one_exact', '/one'],
+          ['wildcard', '/...'],
+        ]),
+        '/one',
+      ),
+    ).toBe('one_exact');
   });
 
   it('respects the longest match regardless of declaration order', () => {
@@ -148,7 +172,16 @@ describe('Router precedence', () => {
   });
 
   it('is decided by the leftmost difference: /x/... beats /:a/b for /x/b', () => {
-    for (const routes of [[['param', '/:a/b'], ['prefix', '/x/...']], [['prefix', '/x/...'], ['param', '/:a/b']]] as [string, string][][]) {
+    for (const routes of [
+      [
+        ['param', '/:a/b'],
+        ['prefix', '/x/...'],
+      ],
+      [
+        ['prefix', '/x/...'],
+        ['param', '/:a/b'],
+      ],
+    ] as [string, string][][]) {
       const r = router(routes);
       expect(key(r, '/x/b')).toBe('prefix');
       expect(key(r, '/y/b')).toBe('param');
@@ -156,7 +189,11 @@ describe('Router precedence', () => {
   });
 
   it('prefers literal > param > wildcard segment by segment', () => {
-    const routes: [string, string][] = [['wild', '/a/...'], ['param', '/a/:id'], ['literal', '/a/new']];
+    const routes: [string, string][] = [
+      ['wild', '/a/...'],
+      ['param', '/a/:id'],
+      ['literal', '/a/new'],
+    ];
     // Declaration order must not matter when shapes differ.
     for (const order of [routes, [...routes].reverse()]) {
       const r = router(order);
@@ -169,31 +206,59 @@ describe('Router precedence', () => {
   });
 
   it('prefers the exact route over a same-prefix wildcard, and the root over /...', () => {
-    const r = router([['wild', '/foo/...'], ['exact', '/foo']]);
+    const r = router([
+      ['wild', '/foo/...'],
+      ['exact', '/foo'],
+    ]);
     expect(key(r, '/foo')).toBe('exact');
     expect(key(r, '/foo/')).toBe('exact');
     expect(key(r, '/foo/x')).toBe('wild');
-    const root = router([['all', '/...'], ['root', '/']]);
+    const root = router([
+      ['all', '/...'],
+      ['root', '/'],
+    ]);
     expect(key(root, '/')).toBe('root');
     expect(key(root, '/x')).toBe('all');
   });
 
   it('prefers more dots on a full tie', () => {
-    const r = router([['slash', '/:a/json'], ['dot', '/:a.json']]);
+    const r = router([
+      ['slash', '/:a/json'],
+      ['dot', '/:a.json'],
+    ]);
     expect(r.routes.map((x) => x.key)).toEqual(['dot', 'slash']);
   });
 
   it('lets the earlier declaration win between routes of the same shape', () => {
-    const r = router([['first', '/:a'], ['second', '/:b']]);
+    const r = router([
+      ['first', '/:a'],
+      ['second', '/:b'],
+    ]);
     expect(key(r, '/x')).toBe('first');
-    const r2 = router([['second', '/:b'], ['first', '/:a']]);
+    const r2 = router([
+      ['second', '/:b'],
+      ['first', '/:a'],
+    ]);
     expect(key(r2, '/x')).toBe('second');
     // "/foo" and "/foo/" are different raw routes with the same shape.
-    expect(key(router([['a', '/foo/'], ['b', '/foo']]), '/foo')).toBe('a');
+    expect(
+      key(
+        router([
+          ['a', '/foo/'],
+          ['b', '/foo'],
+        ]),
+        '/foo',
+      ),
+    ).toBe('a');
   });
 
   it('keeps Spin’s listing order (order_of_reachable_routes_is_preserved)', () => {
-    const r = router([['comp-/', '/'], ['comp-/foo', '/foo'], ['comp-/bar', '/bar'], ['comp-/whee/...', '/whee/...']]);
+    const r = router([
+      ['comp-/', '/'],
+      ['comp-/foo', '/foo'],
+      ['comp-/bar', '/bar'],
+      ['comp-/whee/...', '/whee/...'],
+    ]);
     expect(r.routes.map((x) => x.key)).toEqual(['comp-/', 'comp-/foo', 'comp-/bar', 'comp-/whee/...']);
   });
 });
@@ -221,13 +286,20 @@ describe('Router duplicates, private and reserved routes', () => {
   });
 
   it('keeps the first declaration’s position for the winning duplicate', () => {
-    const r = router([['a', '/:x'], ['b', '/:y'], ['c', '/:x']]);
+    const r = router([
+      ['a', '/:x'],
+      ['b', '/:y'],
+      ['c', '/:x'],
+    ]);
     expect(r.routes.map((x) => x.key)).toEqual(['c', 'b']);
     expect(key(r, '/z')).toBe('c');
   });
 
   it('does not route private triggers', () => {
-    const r = router([['public', '/foo'], ['secret', { private: true }]]);
+    const r = router([
+      ['public', '/foo'],
+      ['secret', { private: true }],
+    ]);
     expect(r.routes.map((x) => x.key)).toEqual(['public']);
     expect(r.triggerForComponent('secret')?.route).toEqual({ private: true });
     expect(r.triggerForComponent('nobody')).toBeUndefined();
@@ -270,7 +342,13 @@ describe('Router duplicates, private and reserved routes', () => {
 
   it('routes static responses by trigger id', () => {
     const triggers: HttpTrigger[] = [
-      { id: 'teapot', route: '/tea', staticResponse: { statusCode: 418, headers: [], body: 'short and stout' }, executor: { type: 'http' }, index: 0 },
+      {
+        id: 'teapot',
+        route: '/tea',
+        staticResponse: { statusCode: 418, headers: [], body: 'short and stout' },
+        executor: { type: 'http' },
+        index: 0,
+      },
     ];
     const r = new Router({ triggers, components: {} });
     expect(routed(r, '/tea').key).toBe('teapot');
@@ -283,7 +361,12 @@ describe('spinHeaders', () => {
     const r = router([['cart', '/users/:userid/cart/...']]);
     const m = routed(r, '/users/1/cart/items/3/edit');
     expect(
-      spinHeaders(m, { scheme: 'http', host: 'example.com:8080', pathWithQuery: '/users/1/cart/items/3/edit?theme=pink', clientAddr: '127.0.0.1:53152' }),
+      spinHeaders(m, {
+        scheme: 'http',
+        host: 'example.com:8080',
+        pathWithQuery: '/users/1/cart/items/3/edit?theme=pink',
+        clientAddr: '127.0.0.1:53152',
+      }),
     ).toEqual([
       ['spin-path-info', '/items/3/edit'],
       ['spin-full-url', 'http://example.com:8080/users/1/cart/items/3/edit?theme=pink'],
@@ -299,7 +382,12 @@ describe('spinHeaders', () => {
   it('matches the conformance request-shape expectations', () => {
     const r = router([['request-shape', '/base/:path_segment/:path_end/...']]);
     const m = routed(r, '/base/path/end/rest');
-    const headers = spinHeaders(m, { scheme: 'http', host: 'example.com', pathWithQuery: '/base/path/end/rest?key=value', clientAddr: '127.0.0.1:1' });
+    const headers = spinHeaders(m, {
+      scheme: 'http',
+      host: 'example.com',
+      pathWithQuery: '/base/path/end/rest?key=value',
+      clientAddr: '127.0.0.1:1',
+    });
     expect(Object.fromEntries(headers)).toEqual({
       'spin-raw-component-route': '/base/:path_segment/:path_end/...',
       'spin-matched-route': '/base/:path_segment/:path_end/...',
@@ -325,11 +413,15 @@ describe('spinHeaders', () => {
   });
 
   it('reports the based route for the root and un-slashed routes', () => {
-    const root = Object.fromEntries(spinHeaders(routed(router([['c', '/']]), '/'), { scheme: 'http', pathWithQuery: '/', clientAddr: 'a' }));
+    const root = Object.fromEntries(
+      spinHeaders(routed(router([['c', '/']]), '/'), { scheme: 'http', pathWithQuery: '/', clientAddr: 'a' }),
+    );
     expect(root['spin-matched-route']).toBe('');
     expect(root['spin-raw-component-route']).toBe('/');
     expect(root['spin-component-route']).toBe('/');
-    const bare = Object.fromEntries(spinHeaders(routed(router([['c', 'foo/']]), '/foo'), { scheme: 'http', pathWithQuery: '/foo', clientAddr: 'a' }));
+    const bare = Object.fromEntries(
+      spinHeaders(routed(router([['c', 'foo/']]), '/foo'), { scheme: 'http', pathWithQuery: '/foo', clientAddr: 'a' }),
+    );
     expect(bare['spin-matched-route']).toBe('/foo');
     expect(bare['spin-raw-component-route']).toBe('foo/');
   });

@@ -125,7 +125,10 @@ url = "redis://localhost:6379"
   });
 
   it('lets the file redefine the default store', () => {
-    expect(parse('[key_value_store.default]\ntype = "redis"\nurl = "redis://r"\n').keyValueStores['default']).toEqual({ type: 'redis', url: 'redis://r' });
+    expect(parse('[key_value_store.default]\ntype = "redis"\nurl = "redis://r"\n').keyValueStores['default']).toEqual({
+      type: 'redis',
+      url: 'redis://r',
+    });
   });
 
   it('refuses Azure Cosmos DB and DynamoDB stores with a hint', () => {
@@ -139,13 +142,17 @@ url = "redis://localhost:6379"
   });
 
   it('rejects unknown store types and missing fields', () => {
-    expect(configError('[key_value_store.x]\ntype = "etcd"\n').reason).toBe("the store type 'etcd' was not registered with the config resolver");
+    expect(configError('[key_value_store.x]\ntype = "etcd"\n').reason).toBe(
+      "the store type 'etcd' was not registered with the config resolver",
+    );
     expect(configError('[key_value_store.x]\npath = "a"\n').reason).toBe('missing required key `type`');
     expect(configError('[key_value_store.x]\ntype = "redis"\n').key).toBe('key_value_store.x.url');
   });
 
   it('warns about keys Spin ignores in store tables', () => {
-    expect(parse('[key_value_store.x]\ntype = "spin"\nfile = "a.db"\n').warnings).toEqual([`${FILE}: key_value_store.x: unknown keys ignored: file`]);
+    expect(parse('[key_value_store.x]\ntype = "spin"\nfile = "a.db"\n').warnings).toEqual([
+      `${FILE}: key_value_store.x: unknown keys ignored: file`,
+    ]);
   });
 });
 
@@ -173,7 +180,9 @@ token = "t0k"
   it('rejects unknown kinds, unknown keys and non-HTTP libSQL URLs', () => {
     expect(configError('[sqlite_database.x]\ntype = "postgres"\n').reason).toBe('Unknown database kind: postgres');
     expect(configError('[sqlite_database.x]\ntype = "spin"\nfile = "a"\n').code).toBe('runtime-config-unknown-key');
-    expect(configError('[sqlite_database.x]\ntype = "libsql"\nurl = "libsql://db"\ntoken = "t"\n').reason).toContain("URL does not start with 'https://' or 'http://'");
+    expect(configError('[sqlite_database.x]\ntype = "libsql"\nurl = "libsql://db"\ntoken = "t"\n').reason).toContain(
+      "URL does not start with 'https://' or 'http://'",
+    );
     expect(configError('[sqlite_database.x]\ntype = "libsql"\nurl = "https://db"\n').key).toBe('sqlite_database.x.token');
   });
 });
@@ -187,7 +196,9 @@ describe('[llm_compute]', () => {
       authToken: 'abc',
       apiType: 'default',
     });
-    expect(parse('[llm_compute]\ntype = "remote_http"\nurl = "http://x"\nauth_token = "a"\napi_type = "open_ai"\n').llmCompute).toMatchObject({ apiType: 'open_ai' });
+    expect(
+      parse('[llm_compute]\ntype = "remote_http"\nurl = "http://x"\nauth_token = "a"\napi_type = "open_ai"\n').llmCompute,
+    ).toMatchObject({ apiType: 'open_ai' });
     expect(parse('[llm_compute]\ntype = "spin"\n').summaries).toEqual(['[llm_compute: spin]']);
   });
 
@@ -195,7 +206,9 @@ describe('[llm_compute]', () => {
     expect(configError('[llm_compute]\ntype = "gpu"\n').key).toBe('llm_compute.type');
     expect(configError('[llm_compute]\ntype = "remote_http"\nurl = "x"\nauth_token = "a"\n').reason).toBe('invalid URL "x"');
     expect(configError('[llm_compute]\ntype = "remote_http"\nurl = "http://x"\n').key).toBe('llm_compute.auth_token');
-    expect(configError('[llm_compute]\ntype = "remote_http"\nurl = "http://x"\nauth_token = "a"\napi_type = "anthropic"\n').key).toBe('llm_compute.api_type');
+    expect(configError('[llm_compute]\ntype = "remote_http"\nurl = "http://x"\nauth_token = "a"\napi_type = "anthropic"\n').key).toBe(
+      'llm_compute.api_type',
+    );
   });
 });
 

@@ -50,8 +50,12 @@ describe('variable names', () => {
 
   it('explains why, in Spin’s words and order', () => {
     expect(variableNameError('')).toBe('must not be empty');
-    expect(variableNameError('invalid-name')).toBe("invalid character '-'. Variable names may contain only lower-case letters, numbers, and underscores.");
-    expect(variableNameError('aX')).toBe("invalid character 'X'. Variable names may contain only lower-case letters, numbers, and underscores.");
+    expect(variableNameError('invalid-name')).toBe(
+      "invalid character '-'. Variable names may contain only lower-case letters, numbers, and underscores.",
+    );
+    expect(variableNameError('aX')).toBe(
+      "invalid character 'X'. Variable names may contain only lower-case letters, numbers, and underscores.",
+    );
     expect(variableNameError('4invalidname')).toBe('must start with a lowercase ASCII letter');
     expect(variableNameError('_x')).toBe('must start with a lowercase ASCII letter');
     expect(variableNameError('x_')).toBe('must end with a lowercase ASCII letter or digit');
@@ -70,12 +74,20 @@ describe('VariableResolver.get', () => {
     expect(r.get('test', 'variable')).toEqual({ ok: 'value' });
     expect(r.get('test', 'non_existent')).toEqual({ err: { tag: 'undefined', val: 'no variable for "test"."non_existent"' } });
     expect(r.get('test', 'invalid-name')).toEqual({
-      err: { tag: 'invalid-name', val: `"invalid-name": invalid character '-'. Variable names may contain only lower-case letters, numbers, and underscores.` },
+      err: {
+        tag: 'invalid-name',
+        val: `"invalid-name": invalid character '-'. Variable names may contain only lower-case letters, numbers, and underscores.`,
+      },
     });
     expect(r.get('test', 'invalid!name')).toEqual({
-      err: { tag: 'invalid-name', val: `"invalid!name": invalid character '!'. Variable names may contain only lower-case letters, numbers, and underscores.` },
+      err: {
+        tag: 'invalid-name',
+        val: `"invalid!name": invalid character '!'. Variable names may contain only lower-case letters, numbers, and underscores.`,
+      },
     });
-    expect(r.get('test', '4invalidname')).toEqual({ err: { tag: 'invalid-name', val: '"4invalidname": must start with a lowercase ASCII letter' } });
+    expect(r.get('test', '4invalidname')).toEqual({
+      err: { tag: 'invalid-name', val: '"4invalidname": must start with a lowercase ASCII letter' },
+    });
   });
 
   it('renders templates over application variables', () => {
@@ -132,10 +144,16 @@ describe('VariableResolver.get', () => {
   it('reads a dotenv file for a configured env provider only when dotenv_path is set', () => {
     const dir = emptyDir();
     writeFileSync(join(dir, 'vars.env'), 'MYAPP_API_KEY=from-file\n');
-    expect(resolver({ providers: [{ type: 'env', prefix: 'MYAPP' }], cwd: dir }).get('test', 'key')).toMatchObject({ err: { tag: 'provider' } });
-    expect(resolver({ providers: [{ type: 'env', prefix: 'MYAPP', dotenvPath: join(dir, 'vars.env') }] }).get('test', 'key')).toEqual({ ok: 'from-file' });
+    expect(resolver({ providers: [{ type: 'env', prefix: 'MYAPP' }], cwd: dir }).get('test', 'key')).toMatchObject({
+      err: { tag: 'provider' },
+    });
+    expect(resolver({ providers: [{ type: 'env', prefix: 'MYAPP', dotenvPath: join(dir, 'vars.env') }] }).get('test', 'key')).toEqual({
+      ok: 'from-file',
+    });
     // A missing dotenv file is simply empty, as in Spin.
-    expect(resolver({ providers: [{ type: 'env', dotenvPath: join(dir, 'missing.env') }] }).get('test', 'variable')).toEqual({ ok: 'value' });
+    expect(resolver({ providers: [{ type: 'env', dotenvPath: join(dir, 'missing.env') }] }).get('test', 'variable')).toEqual({
+      ok: 'value',
+    });
   });
 
   it('refuses providers this host cannot run', () => {
@@ -174,7 +192,9 @@ describe('VariableResolver.getAll', () => {
 describe('VariableResolver.resolveStatic', () => {
   it('renders allowed_outbound_hosts templates (conformance outbound-redis-variable-permission)', () => {
     expect(resolver().resolveStatic('redis://{{ redis_host }}:6379')).toBe('redis://localhost:6379');
-    expect(resolver({ env: { SPIN_VARIABLE_REDIS_HOST: '10.0.0.5' } }).resolveStatic('redis://{{ redis_host }}:6379')).toBe('redis://10.0.0.5:6379');
+    expect(resolver({ env: { SPIN_VARIABLE_REDIS_HOST: '10.0.0.5' } }).resolveStatic('redis://{{ redis_host }}:6379')).toBe(
+      'redis://10.0.0.5:6379',
+    );
     expect(resolver().resolveStatic('https://example.com')).toBe('https://example.com');
   });
 

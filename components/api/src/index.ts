@@ -21,7 +21,10 @@ app.get('/health', (c) => {
     kv = { status: 'error', error: describeSpinError(err) };
   }
   const healthy = kv.status === 'ok';
-  return c.json({ status: healthy ? 'ok' : 'degraded', version: VERSION, components: COMPONENTS, checks: { keyValue: kv } }, healthy ? 200 : 503);
+  return c.json(
+    { status: healthy ? 'ok' : 'degraded', version: VERSION, components: COMPONENTS, checks: { keyValue: kv } },
+    healthy ? 200 : 503,
+  );
 });
 
 app.notFound(notFound);

@@ -2,7 +2,6 @@
  * outbound-wasi-http-no-perms: no `allowed_outbound_hosts`; a request to the `url` header must fail on the
  * response future with `HTTP-request-denied`. Uses `wasi:http` directly, because `fetch` hides the error code.
  */
-/// <reference path="./wasi-http.d.ts" />
 import { handle } from 'wasi:http/outgoing-handler@0.2.10';
 import { Fields, OutgoingRequest, type ErrorCode } from 'wasi:http/types@0.2.10';
 import { fire } from '../../../shared/http/fire.ts';
