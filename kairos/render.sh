@@ -44,6 +44,8 @@ printf '%s\n' "$token" > "$out/network-token"
 
 # Escapes a value for the replacement side of a sed s|||g command.
 esc() { printf '%s' "$1" | sed -e 's/[\\&|]/\\&/g'; }
+# The placeholders sit in single-quoted YAML scalars, where a quote is written twice.
+key=${key//\'/\'\'}
 
 for profile in control-plane worker-amd64 worker-arm64; do
   sed -e "s|@NETWORK_TOKEN@|$(esc "$token")|g" \

@@ -240,7 +240,12 @@ export function readDeployConfig(text: string, source = 'deploy/spinkube.config.
 }
 
 const globToRegExp = (glob: string): RegExp =>
-  new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
 
 /** Effective settings of a component: defaults, then matching globs in file order, then the exact id. */
 export function settingsFor(config: DeployConfig, id: string): ComponentSettings {
@@ -248,28 +253,30 @@ export function settingsFor(config: DeployConfig, id: string): ComponentSettings
   const entries = Object.entries(config.components);
   for (const [key, s] of entries) if (key !== id && /[*?]/.test(key) && globToRegExp(key).test(id)) layers.push(s);
   for (const [key, s] of entries) if (key === id) layers.push(s);
-  const out: ComponentSettings = {};
+  const out: Table = {};
   for (const layer of layers) {
-    for (const [k, v] of Object.entries(layer) as [keyof ComponentSettings, unknown][]) {
+    for (const [k, v] of Object.entries(layer)) {
       const prev = out[k];
       if (isTable(v) && isTable(prev) && k !== 'keda') {
         const merged: Table = { ...prev };
-        for (const [k2, v2] of Object.entries(v)) merged[k2] = isTable(v2) && isTable(prev[k2]) ? { ...prev[k2], ...v2 } : v2;
-        (out as Table)[k] = merged;
+        for (const [k2, v2] of Object.entries(v)) {
+          const p2 = prev[k2];
+          merged[k2] = isTable(v2) && isTable(p2) ? { ...p2, ...v2 } : v2;
+        }
+        out[k] = merged;
       } else {
-        (out as Table)[k] = v;
+        out[k] = v;
       }
     }
   }
-  return out;
+  return out as ComponentSettings;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // The plan: which SpinApps, with which components and variables
 
 export type SpinAppVariable =
-  | { name: string; value: string }
-  | { name: string; valueFrom: { secretKeyRef: { name: string; key: string; optional?: boolean } } };
+  { name: string; value: string } | { name: string; valueFrom: { secretKeyRef: { name: string; key: string; optional?: boolean } } };
 
 export interface PlannedApp {
   /** The component this SpinApp is named after. */
@@ -402,7 +409,8 @@ export function plan(manifest: AppManifest, config: DeployConfig, imageOverride?
         }
         if (host.endsWith(SPIN_INTERNAL)) {
           const target = host.slice(0, -SPIN_INTERNAL.length);
-          if (pub.has(target)) warnings.push(`${name}: '${cid}' chains to public '${target}' by a literal host, so '${target}' runs inside ${name} too`);
+          if (pub.has(target))
+            warnings.push(`${name}: '${cid}' chains to public '${target}' by a literal host, so '${target}' runs inside ${name} too`);
           retain(target, cid);
         }
         if (host === 'self' || host === 'self.alt') {
@@ -548,7 +556,11 @@ function spinApp(p: Plan, a: PlannedApp): K8sObject {
   if (s.invocationMemory) spec.invocationLimits = { memory: s.invocationMemory };
   if (p.kvLabels.length > 0 || p.needsLlm) spec.runtimeConfig = { loadFromSecret: runtimeConfigSecretName(p.manifest) };
   if (a.variables.length > 0) spec.variables = a.variables;
-  spec.podLabels = { 'app.kubernetes.io/name': p.manifest.name, 'app.kubernetes.io/component': a.id, ...(a.internetEgress ? { [EGRESS_LABEL]: 'internet' } : {}) };
+  spec.podLabels = {
+    'app.kubernetes.io/name': p.manifest.name,
+    'app.kubernetes.io/component': a.id,
+    ...(a.internetEgress ? { [EGRESS_LABEL]: 'internet' } : {}),
+  };
   return { apiVersion: 'core.spinkube.dev/v1alpha1', kind: 'SpinApp', metadata: { name: a.name, namespace: a.namespace, labels }, spec };
 }
 
@@ -577,16 +589,26 @@ function hpa(p: Plan, a: PlannedApp, as: Autoscaling): K8sObject {
 
 function scaledObject(p: Plan, a: PlannedApp, as: Autoscaling): K8sObject {
   const keda = a.settings.keda ?? {};
-  const triggers: Table[] = [{ type: 'cpu', metricType: 'Utilization', metadata: { value: String(as.cpuUtilization) } }, ...(keda.triggers ?? [])];
+  const triggers: Table[] = [
+    { type: 'cpu', metricType: 'Utilization', metadata: { value: String(as.cpuUtilization) } },
+    ...(keda.triggers ?? []),
+  ];
   const min = keda.minReplicaCount ?? as.minReplicas;
   if (min === 0 && triggers.every((t) => t.type === 'cpu' || t.type === 'memory')) {
-    throw new DeployConfigError(`${a.id}: keda.minReplicaCount 0 needs an event trigger in keda.triggers (cpu/memory cannot wake a Deployment from zero)`);
+    throw new DeployConfigError(
+      `${a.id}: keda.minReplicaCount 0 needs an event trigger in keda.triggers (cpu/memory cannot wake a Deployment from zero)`,
+    );
   }
   return {
     apiVersion: 'keda.sh/v1alpha1',
     kind: 'ScaledObject',
     metadata: { name: a.name, namespace: a.namespace, labels: { 'app.kubernetes.io/component': a.id, ...partOf(p.manifest) } },
-    spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: a.name }, minReplicaCount: min, maxReplicaCount: as.maxReplicas, triggers },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: a.name },
+      minReplicaCount: min,
+      maxReplicaCount: as.maxReplicas,
+      triggers,
+    },
   };
 }
 
@@ -628,7 +650,10 @@ export function render(p: Plan): Map<string, string> {
           apiVersion: 'core.spinkube.dev/v1alpha1',
           kind: 'SpinAppExecutor',
           metadata: { name: executorName(manifest, arch), namespace: ns, labels: partOf(manifest) },
-          spec: { createDeployment: true, deploymentConfig: { runtimeClassName: executorName(manifest, arch), installDefaultCACerts: true } },
+          spec: {
+            createDeployment: true,
+            deploymentConfig: { runtimeClassName: executorName(manifest, arch), installDefaultCACerts: true },
+          },
         })),
       ),
     ),
@@ -663,7 +688,9 @@ export function render(p: Plan): Map<string, string> {
       scaled.push(scaledObject(p, a, as));
       deletedHpas.push({ name: a.name, namespace: a.namespace });
     }
-    const comment = [`Component '${a.id}'${a.components.length > 1 ? ` with the private components it calls (${a.components.slice(1).join(', ')})` : ''}.`];
+    const comment = [
+      `Component '${a.id}'${a.components.length > 1 ? ` with the private components it calls (${a.components.slice(1).join(', ')})` : ''}.`,
+    ];
     if (a.arch !== 'any') comment.push(`Runs on ${a.arch} nodes only (arch in deploy/spinkube.config.json).`);
     files.set(`apps/${a.id}.yaml`, yamlFile(comment, docs));
     resources.push(`apps/${a.id}.yaml`);
@@ -692,10 +719,16 @@ export function render(p: Plan): Map<string, string> {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: a.name, namespace: gw.namespace, labels: partOf(manifest) },
-      spec: { type: 'ExternalName', externalName: `${a.name}.${a.namespace}.svc.cluster.local`, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+      spec: {
+        type: 'ExternalName',
+        externalName: `${a.name}.${a.namespace}.svc.cluster.local`,
+        ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+      },
     }));
     const rule: K8sObject = {
-      http: { paths: paths.map((x) => ({ path: x.path, pathType: x.pathType, backend: { service: { name: x.app, port: { number: 80 } } } })) },
+      http: {
+        paths: paths.map((x) => ({ path: x.path, pathType: x.pathType, backend: { service: { name: x.app, port: { number: 80 } } } })),
+      },
     };
     if (gw.host) rule.host = gw.host;
     const ingress = {
@@ -708,7 +741,13 @@ export function render(p: Plan): Map<string, string> {
     resources.push('gateway.yaml');
   }
 
-  files.set('kustomization.yaml', yamlFile(['Apply after k3s/: kubectl apply -k spinkube/'], [{ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources }]));
+  files.set(
+    'kustomization.yaml',
+    yamlFile(
+      ['Apply after k3s/: kubectl apply -k spinkube/'],
+      [{ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources }],
+    ),
+  );
 
   if (scaled.length > 0) {
     files.set(
@@ -721,7 +760,10 @@ export function render(p: Plan): Map<string, string> {
     files.set(
       'optional/keda/kustomization.yaml',
       yamlFile(
-        ['Variant with KEDA instead of HPAs (needs KEDA installed): kubectl apply -k spinkube/optional/keda', 'Delete the HPAs already applied first; KEDA refuses a workload another HPA scales.'],
+        [
+          'Variant with KEDA instead of HPAs (needs KEDA installed): kubectl apply -k spinkube/optional/keda',
+          'Delete the HPAs already applied first; KEDA refuses a workload another HPA scales.',
+        ],
         [{ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['../..', 'scaled-objects.yaml'], patches }],
       ),
     );
@@ -730,7 +772,10 @@ export function render(p: Plan): Map<string, string> {
 }
 
 /** Generates `spinkube/` in memory from a manifest file and a config file. */
-export function generate(options: { manifestPath?: string; configPath?: string; image?: string } = {}): { files: Map<string, string>; plan: Plan } {
+export function generate(options: { manifestPath?: string; configPath?: string; image?: string } = {}): {
+  files: Map<string, string>;
+  plan: Plan;
+} {
   const manifestPath = options.manifestPath ?? join(ROOT, 'spin.toml');
   const configPath = options.configPath ?? DEFAULT_CONFIG_PATH;
   const manifest = readAppManifest(readFileSync(manifestPath, 'utf8'), relative(ROOT, manifestPath) || manifestPath);
