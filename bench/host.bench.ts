@@ -164,8 +164,9 @@ export async function run(ctx: Ctx): Promise<{ markdown: string; data: Record<st
   const trivialNode = results['GET /hello (trivial) | plain node']!;
   md.push(
     '',
-    `Ratios (wasm host ÷ plain node, trivial route): p50 latency ×${(trivialHost.c1!.p50 / trivialNode.c1!.p50).toFixed(1)}, ` +
-      `throughput ×${(trivialHost.c8!.rps / trivialNode.c8!.rps).toFixed(2)}.`,
+    `Ratios for the trivial route: the host's p50 latency is ×${(trivialHost.c1!.p50 / trivialNode.c1!.p50).toFixed(1)} plain Node's, ` +
+      `and plain Node serves ×${(trivialNode.c8!.rps / trivialHost.c8!.rps).toFixed(0)} as many requests per second ` +
+      '(a fresh Wasm instance per request against a warm JIT-compiled closure).',
     '',
   );
 
