@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -80,32 +80,34 @@ interface Pooled {
   importName: string;
 }
 
-export class LoadedComponent {
-  readonly id: string;
-  readonly wasmPath: string;
-  readonly imports: readonly string[];
+/**
+ * The compiled form of one `.wasm` file, shared by every component (and app) in the process that uses the same
+ * bytes: transpiled glue, compiled core modules and the memory pool. Reference-counted by {@link LoadedComponent}.
+ */
+class Compiled {
+  readonly imports: string[];
   readonly #instantiate: Instantiate;
   readonly #modules: Map<string, WebAssembly.Module>;
   readonly #pooled: Pooled | undefined;
+  readonly #onRelease: () => void;
+  #refs = 0;
   #instances = 0;
   #inUse = 0;
   #peak = 0;
   #trimTimer: NodeJS.Timeout | undefined;
 
-  private constructor(
-    id: string,
-    wasmPath: string,
+  constructor(
     imports: string[],
     instantiate: Instantiate,
     modules: Map<string, WebAssembly.Module>,
     pooled: Pooled | undefined,
+    onRelease: () => void,
   ) {
-    this.id = id;
-    this.wasmPath = wasmPath;
     this.imports = imports;
     this.#instantiate = instantiate;
     this.#modules = modules;
     this.#pooled = pooled;
+    this.#onRelease = onRelease;
     if (pooled) {
       // The pool follows demand: it keeps as many idle memories as the busiest moment of the last window needed
       // beyond what is in use now, so a burst is served from warm memories and an idle host gives them back.
@@ -117,7 +119,110 @@ export class LoadedComponent {
     }
   }
 
-  /** Transpiles (or reuses the cached transpilation of) a component and compiles its core modules. */
+  ref(): this {
+    this.#refs++;
+    return this;
+  }
+
+  unref(): void {
+    if (--this.#refs > 0) return;
+    clearInterval(this.#trimTimer);
+    this.#pooled?.pool.clear();
+    this.#onRelease();
+  }
+
+  instantiate(imports: Record<string, unknown>): Instance {
+    const pooled = this.#pooled;
+    let memory: WebAssembly.Memory | undefined;
+    const instantiateCore = (module: WebAssembly.Module, coreImports: WebAssembly.Imports = {}) => {
+      if (pooled && module === pooled.module) {
+        memory = pooled.pool.acquire();
+        this.#inUse++;
+        if (this.#inUse > this.#peak) this.#peak = this.#inUse;
+        coreImports = { ...coreImports, [pooled.importModule]: { [pooled.importName]: memory } };
+      }
+      return { exports: new WebAssembly.Instance(module, coreImports).exports };
+    };
+    const giveBack = (m: WebAssembly.Memory) => {
+      this.#inUse--;
+      pooled!.pool.release(m);
+    };
+    let exports: HttpExports;
+    try {
+      exports = this.#instantiate((name) => this.#modules.get(name)!, imports, instantiateCore) as HttpExports;
+    } catch (err) {
+      if (memory) giveBack(memory);
+      throw err;
+    }
+    this.#instances++;
+    let released = false;
+    return {
+      exports,
+      release: () => {
+        if (released) return;
+        released = true;
+        // The reset (a 16 MiB copy for a typical component) runs after the response has been handed to the
+        // socket, not in front of it.
+        const m = memory;
+        if (m) setImmediate(() => giveBack(m));
+      },
+    };
+  }
+
+  stats(): ComponentStats {
+    return {
+      instances: this.#instances,
+      pooledMemory: this.#pooled !== undefined,
+      ...(this.#pooled ? { pool: this.#pooled.pool.stats() } : {}),
+    };
+  }
+}
+
+const compiledCache = new Map<string, Promise<Compiled>>();
+
+async function compile(id: string, bytes: Uint8Array, dir: string, poolSize: number, onRelease: () => void): Promise<Compiled> {
+  const meta = await transpileCached(id, bytes, dir);
+  const { instantiate } = (await import(pathToFileURL(join(dir, 'component.js')).href)) as { instantiate: Instantiate };
+  const modules = new Map<string, WebAssembly.Module>();
+  let pooled: Pooled | undefined;
+  await Promise.all(
+    meta.coreModules.map(async (name) => {
+      const code = await readFile(join(dir, name));
+      const plan = name === meta.mainModule ? extractMemoryImage(code) : null;
+      if (plan) {
+        const module = await WebAssembly.compile(plan.module);
+        pooled = { module, pool: new MemoryPool(plan, { max: poolSize }), importModule: plan.importModule, importName: plan.importName };
+        modules.set(name, module);
+      } else {
+        modules.set(name, await WebAssembly.compile(code));
+      }
+    }),
+  );
+  return new Compiled(meta.imports, instantiate, modules, pooled, onRelease);
+}
+
+/** A component of an app: its id and the compiled `.wasm` it runs. */
+export class LoadedComponent {
+  readonly id: string;
+  readonly wasmPath: string;
+  readonly #compiled: Compiled;
+  #disposed = false;
+
+  private constructor(id: string, wasmPath: string, compiled: Compiled) {
+    this.id = id;
+    this.wasmPath = wasmPath;
+    this.#compiled = compiled;
+  }
+
+  /** The component's imports, as jco lists them (`wasi:io/poll@0.2.12`, …). */
+  get imports(): readonly string[] {
+    return this.#compiled.imports;
+  }
+
+  /**
+   * Transpiles (or reuses the cached transpilation of) a component and compiles its core modules. Components
+   * with identical bytes share the compiled form.
+   */
   static async load(id: string, wasmPath: string, options: LoadOptions): Promise<LoadedComponent> {
     let bytes: Uint8Array;
     try {
@@ -131,83 +236,30 @@ export class LoadedComponent {
     }
     const hash = createHash('sha256').update(bytes).update(CACHE_VERSION).digest('hex').slice(0, 32);
     const dir = join(options.cacheDir, hash);
-    const meta = await transpileCached(id, bytes, dir);
-
-    const { instantiate } = (await import(pathToFileURL(join(dir, 'component.js')).href)) as { instantiate: Instantiate };
-    const modules = new Map<string, WebAssembly.Module>();
-    let pooled: Pooled | undefined;
-    await Promise.all(
-      meta.coreModules.map(async (name) => {
-        const code = await readFile(join(dir, name));
-        const plan = name === meta.mainModule ? extractMemoryImage(code) : null;
-        if (plan) {
-          const module = await WebAssembly.compile(plan.module);
-          const pool = new MemoryPool(plan, { max: options.poolSize ?? 64 });
-          pooled = { module, pool, importModule: plan.importModule, importName: plan.importName };
-          modules.set(name, module);
-        } else {
-          modules.set(name, await WebAssembly.compile(code));
-        }
-      }),
-    );
-    return new LoadedComponent(id, wasmPath, meta.imports, instantiate, modules, pooled);
+    let pending = compiledCache.get(dir);
+    if (!pending) {
+      pending = compile(id, bytes, dir, options.poolSize ?? 64, () => compiledCache.delete(dir));
+      compiledCache.set(dir, pending);
+      pending.catch(() => compiledCache.delete(dir));
+    }
+    return new LoadedComponent(id, wasmPath, (await pending).ref());
   }
 
   /** Creates a fresh instance with the given import object. */
   instantiate(imports: Record<string, unknown>): Instance {
-    const pooled = this.#pooled;
-    let memory: WebAssembly.Memory | undefined;
-    const instantiateCore = (module: WebAssembly.Module, coreImports: WebAssembly.Imports = {}) => {
-      if (pooled && module === pooled.module) {
-        memory = pooled.pool.acquire();
-        this.#inUse++;
-        if (this.#inUse > this.#peak) this.#peak = this.#inUse;
-        coreImports = { ...coreImports, [pooled.importModule]: { [pooled.importName]: memory } };
-      }
-      return { exports: new WebAssembly.Instance(module, coreImports).exports };
-    };
-    let exports: HttpExports;
-    try {
-      exports = this.#instantiate((name) => this.#modules.get(name)!, imports, instantiateCore) as HttpExports;
-    } catch (err) {
-      if (memory) {
-        this.#inUse--;
-        pooled!.pool.release(memory);
-      }
-      throw err;
-    }
-    this.#instances++;
-    let released = false;
-    return {
-      exports,
-      release: () => {
-        if (released) return;
-        released = true;
-        // The reset (a 16 MiB copy for a typical component) runs after the response has been handed to the
-        // socket, not in front of it.
-        if (memory) {
-          const m = memory;
-          setImmediate(() => {
-            this.#inUse--;
-            pooled!.pool.release(m);
-          });
-        }
-      },
-    };
+    return this.#compiled.instantiate(imports);
   }
 
-  /** Stops background work (pool trimming). */
+  /** Gives up this component's share of the compiled form (its pool and timers go when the last one does). */
   dispose(): void {
-    clearInterval(this.#trimTimer);
-    this.#pooled?.pool.clear();
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#compiled.unref();
   }
 
+  /** Counters of the compiled form, shared with components that run the same bytes. */
   stats(): ComponentStats {
-    return {
-      instances: this.#instances,
-      pooledMemory: this.#pooled !== undefined,
-      ...(this.#pooled ? { pool: this.#pooled.pool.stats() } : {}),
-    };
+    return this.#compiled.stats();
   }
 }
 
@@ -263,7 +315,7 @@ async function transpileCached(id: string, bytes: Uint8Array, dir: string): Prom
     });
   }
   // Write into a temporary directory and rename, so concurrent hosts never see a half-written cache entry.
-  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = `${dir}.tmp-${process.pid}-${randomUUID()}`;
   await mkdir(tmp, { recursive: true });
   const coreModules: string[] = [];
   let mainModule = '';

@@ -2,22 +2,20 @@
  * Assembles `wit/deps/` from installed npm packages, so no third-party WIT is committed:
  * - WASI 0.2 from jco's bundled WIT (0.2.12), re-versioned to 0.2.10, the version the StarlingMonkey engine in
  *   componentize-js exports `wasi:http/incoming-handler` at (a semver-compatible patch level);
- * - `fermyon:spin@2.0.0` interfaces from `@fermyon/spin-sdk`, with the pre-1.0 `float32`/`float64` spellings
- *   updated to `f32`/`f64` (same types) because current wit-parser rejects the old names.
+ * - `fermyon:spin@2.0.0` from the project's own `wit/spin/` (the interfaces the worlds use).
  *
  * @module
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WASI_SRC = join(ROOT, 'node_modules/@bytecodealliance/jco/lib/wit/builtin/0.2.12');
-const SPIN_SRC = join(ROOT, 'node_modules/@fermyon/spin-sdk/bin/wit');
+const SPIN_SRC = join(ROOT, 'wit/spin');
 const WASI_PACKAGES = ['cli', 'clocks', 'filesystem', 'http', 'io', 'random', 'sockets'];
-const SPIN_INTERFACES = ['key-value', 'variables', 'llm', 'redis', 'postgres', 'rdbms-types', 'sqlite', 'mqtt', 'mysql'];
 
 async function sources(): Promise<Map<string, string>> {
   const files = new Map<string, string>();
@@ -25,10 +23,8 @@ async function sources(): Promise<Map<string, string>> {
     const text = await readFile(join(WASI_SRC, `wasi-${p}`, 'package.wit'), 'utf8');
     files.set(`wasi-${p}/package.wit`, text.replaceAll('@0.2.12', '@0.2.10'));
   }
-  files.set('fermyon-spin/package.wit', 'package fermyon:spin@2.0.0;\n');
-  for (const i of SPIN_INTERFACES) {
-    const text = await readFile(join(SPIN_SRC, `${i}.wit`), 'utf8');
-    files.set(`fermyon-spin/${i}.wit`, text.replace(/\bfloat32\b/g, 'f32').replace(/\bfloat64\b/g, 'f64'));
+  for (const name of readdirSync(SPIN_SRC).filter((f) => f.endsWith('.wit')).sort()) {
+    files.set(`fermyon-spin/${name}`, await readFile(join(SPIN_SRC, name), 'utf8'));
   }
   return files;
 }

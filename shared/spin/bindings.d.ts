@@ -1,7 +1,7 @@
 /**
  * Guest-side declarations of the `fermyon:spin@2.0.0` interfaces the components import, as jco/componentize-js
  * present them to JavaScript: `result::err` arrives as a thrown `{ tag, val? }` value, `option` as `undefined`.
- * The WIT itself is in `wit/deps/fermyon-spin/` (assembled from `@fermyon/spin-sdk` at build time).
+ * The WIT is in `wit/spin/`.
  */
 
 declare module 'fermyon:spin/key-value@2.0.0' {
