@@ -23,7 +23,9 @@ async function sources(): Promise<Map<string, string>> {
     const text = await readFile(join(WASI_SRC, `wasi-${p}`, 'package.wit'), 'utf8');
     files.set(`wasi-${p}/package.wit`, text.replaceAll('@0.2.12', '@0.2.10'));
   }
-  for (const name of readdirSync(SPIN_SRC).filter((f) => f.endsWith('.wit')).sort()) {
+  for (const name of readdirSync(SPIN_SRC)
+    .filter((f) => f.endsWith('.wit'))
+    .sort()) {
     files.set(`fermyon-spin/${name}`, await readFile(join(SPIN_SRC, name), 'utf8'));
   }
   return files;
