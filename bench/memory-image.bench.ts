@@ -2,11 +2,16 @@
 // versus MemoryPool.acquire + instantiating the rewritten module.
 //
 //   node bench/memory-image.bench.ts [core.wasm] [runs]
+//
+// Without a path it measures the engine module of the built api component (npm run build first).
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_CACHE_DIR } from '../host/app.ts';
+import { coreModules } from '../host/component.ts';
 import { readImports } from '../host/wasm/binary.ts';
 import { MemoryPool, analyzeMemoryImage, withPoolMemory } from '../host/wasm/memory-image.ts';
 
-const path = process.argv[2] ?? '/work/main/_proof/out/app.core.wasm';
+const path = process.argv[2];
 const runs = Number(process.argv[3] ?? 50);
 const PAGE = 65536;
 
@@ -62,7 +67,9 @@ function time(fn: () => void): number {
   return performance.now() - t0;
 }
 
-const bytes = new Uint8Array(readFileSync(path));
+const bytes = new Uint8Array(
+  path ? readFileSync(path) : (await coreModules(join(import.meta.dirname, '../dist/api.wasm'), DEFAULT_CACHE_DIR)).main,
+);
 let t0 = performance.now();
 const analysis = analyzeMemoryImage(bytes);
 const analyzeMs = performance.now() - t0;
@@ -156,9 +163,9 @@ pool.prefill(4);
     keep.push(new WebAssembly.Memory({ initial: plan.initialPages }));
   });
 }
-
+console.log(`module ${path ?? "dist/api.wasm (engine core module)"}`);
 const fmt = (n: number) => n.toFixed(3).padStart(9);
-console.log(`module ${path}`);
+console.log(`module ${path ?? 'dist/api.wasm (engine core module)'}`);
 console.log(
   `  ${bytes.length} bytes -> rewritten ${plan.module.length} bytes; image ${plan.image.length} bytes; ` +
     `initial ${plan.initialPages} pages (${plan.initialPages * PAGE} bytes), max ${plan.maximumPages ?? 'none'}`,

@@ -21,6 +21,7 @@ import { chainedHeaders, Router, spinHeaders } from './routes.ts';
 import { checkStoreLabels, loadRuntimeConfig, runtimeConfigSummary, type RuntimeConfig } from './runtime-config.ts';
 import type { RequestContext, RequestHandler } from './server.ts';
 import { KeyValueStores, keyValueImport, type KvStoreConfig } from './spin/key-value.ts';
+import { llmImport } from './spin/llm.ts';
 import { VariableResolver } from './variables.ts';
 import { httpTypes, outgoingHandler, HttpErrorCodeError, type HostRequest, type HostResponse, type OutboundOptions } from './wasi/http.ts';
 import { ByteQueue, InputStream, IoError, OutputStream, poll, Pollable } from './wasi/io.ts';
@@ -177,6 +178,7 @@ export class App implements RequestHandler {
           ...STATIC_IMPORTS,
           ...cliImports({ stdout: sink('stdout'), stderr: sink('stderr') }, env),
           'fermyon:spin/key-value': keyValueImport(stores, c.keyValueStores),
+          'fermyon:spin/llm': llmImport(runtimeConfig.llmCompute, c.aiModels),
           'fermyon:spin/variables': {
             get: (name: string) => {
               const r = variables.get(c.id, name);
@@ -278,11 +280,19 @@ export class App implements RequestHandler {
   }
 
   #run(runtime: Runtime, req: HostRequest, signal: AbortSignal): Promise<HostResponse> {
+    // An instance's outbound requests never outlive it, nor its client: a guest that gave up on a slow upstream
+    // (a timeout raced against fetch) must not leave the request running.
+    const outbound = new AbortController();
+    const abort = () => outbound.abort();
+    signal.addEventListener('abort', abort, { once: true });
     const imports = {
       ...runtime.imports,
-      'wasi:http/outgoing-handler': outgoingHandler((out, options) => this.#send(runtime, out, options, signal)),
+      'wasi:http/outgoing-handler': outgoingHandler((out, options) => this.#send(runtime, out, options, outbound.signal)),
     };
-    return invoke(runtime.component, imports, req, this.#log);
+    return invoke(runtime.component, imports, req, this.#log, () => {
+      signal.removeEventListener('abort', abort);
+      outbound.abort();
+    });
   }
 
   /** The outbound policy of one component: denial, service chaining, self requests, network. */

@@ -31,6 +31,8 @@ export const ASYNC_IMPORTS = [
   'wasi:io/streams#[method]output-stream.blocking-write-zeroes-and-flush',
   'wasi:io/streams#[method]output-stream.blocking-splice',
   ...['get', 'set', 'delete', 'exists', 'get-keys'].map((f) => `fermyon:spin/key-value#[method]store.${f}`),
+  'fermyon:spin/llm#infer',
+  'fermyon:spin/llm#generate-embeddings',
 ];
 
 const EXPORT = 'wasi:http/incoming-handler#handle';
@@ -39,7 +41,7 @@ const EXPORT = 'wasi:http/incoming-handler#handle';
 const POOL_TRIM_INTERVAL_MS = 10_000;
 
 /** Bump when the transpile options or the host's expectations of the glue change. */
-const CACHE_VERSION = 'v1';
+const CACHE_VERSION = 'v2';
 
 type Instantiate = (
   getCoreModule: (name: string) => WebAssembly.Module,

@@ -29,12 +29,14 @@ function describe(err: unknown): string {
  * Runs `req` through a new instance of `component`. Resolves as soon as the guest has set its response (the body
  * keeps streaming); never rejects.
  * @param log where Spin-style error lines go (`Error processing request: …`)
+ * @param onFinished called once the instance is gone (its export returned or trapped)
  */
 export function invoke(
   component: LoadedComponent,
   imports: Record<string, unknown>,
   req: HostRequest,
   log: (line: string) => void,
+  onFinished?: () => void,
 ): Promise<HostResponse> {
   return new Promise<HostResponse>((resolve) => {
     let settled = false;
@@ -61,6 +63,7 @@ export function invoke(
     } catch (err) {
       log(`Error processing request: failed to instantiate component '${component.id}': ${describe(err)}`);
       resolve(internalError());
+      onFinished?.();
       return;
     }
 
@@ -73,6 +76,7 @@ export function invoke(
     running.then(
       () => {
         instance.release();
+        onFinished?.();
         if (!settled) {
           settled = true;
           log(`Error processing request: component '${component.id}' returned without setting a response`);
@@ -87,6 +91,7 @@ export function invoke(
       },
       (err: unknown) => {
         instance.release();
+        onFinished?.();
         if (!settled) {
           settled = true;
           log(`Error processing request: ${describe(err)}`);

@@ -25,3 +25,32 @@ declare module 'fermyon:spin/variables@2.0.0' {
     | { tag: 'other'; val: string };
   export function get(name: string): string;
 }
+
+declare module 'fermyon:spin/llm@2.0.0' {
+  export type Error = { tag: 'model-not-supported' } | { tag: 'runtime-error'; val: string } | { tag: 'invalid-input'; val: string };
+  export interface InferencingParams {
+    maxTokens: number;
+    repeatPenalty: number;
+    repeatPenaltyLastNTokenCount: number;
+    temperature: number;
+    topK: number;
+    topP: number;
+  }
+  export interface InferencingUsage {
+    promptTokenCount: number;
+    generatedTokenCount: number;
+  }
+  export interface InferencingResult {
+    text: string;
+    usage: InferencingUsage;
+  }
+  export interface EmbeddingsUsage {
+    promptTokenCount: number;
+  }
+  export interface EmbeddingsResult {
+    embeddings: Float32Array[];
+    usage: EmbeddingsUsage;
+  }
+  export function infer(model: string, prompt: string, params?: InferencingParams): InferencingResult;
+  export function generateEmbeddings(model: string, text: string[]): EmbeddingsResult;
+}

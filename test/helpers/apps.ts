@@ -8,4 +8,5 @@ export const APPS = {
   main: join(ROOT, 'spin.toml'),
   conformance: join(ROOT, 'test/conformance/spin.toml'),
   probe: join(ROOT, 'test/apps/probe/spin.toml'),
+  llm: join(ROOT, 'test/apps/llm/spin.toml'),
 } as const;

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { APPS } from '../helpers/apps.ts';
 import type { HostError } from '../../host/errors.ts';
 import { identifierError, keyPath, loadManifest, parseManifest } from '../../host/manifest.ts';
 
@@ -109,10 +110,14 @@ entry = "components/api/src/index.ts"
     expect(m.warnings).toEqual([]);
   });
 
-  it('parses the project manifests', async () => {
-    const root = await loadManifest('/work/main/spin.toml');
-    expect(root.application.name).toBe('edge-agents');
-    expect(root.triggers.map((t) => t.id)).toEqual(['api-http-trigger', 'http-trigger1', 'http-trigger2']);
+  it('parses every manifest in the repository, with unique trigger ids that name existing components', async () => {
+    for (const file of Object.values(APPS)) {
+      const m = await loadManifest(file);
+      const ids = m.triggers.map((t) => t.id);
+      expect(new Set(ids).size, file).toBe(ids.length);
+      for (const t of m.triggers) if (t.component) expect(m.components[t.component], `${file}: ${t.id}`).toBeDefined();
+    }
+    expect((await loadManifest(APPS.main)).application.name).toBe('edge-agents');
   });
 });
 
