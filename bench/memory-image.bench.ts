@@ -163,7 +163,7 @@ pool.prefill(4);
     keep.push(new WebAssembly.Memory({ initial: plan.initialPages }));
   });
 }
-console.log(`module ${path ?? "dist/api.wasm (engine core module)"}`);
+console.log(`module ${path ?? 'dist/api.wasm (engine core module)'}`);
 const fmt = (n: number) => n.toFixed(3).padStart(9);
 console.log(`module ${path ?? 'dist/api.wasm (engine core module)'}`);
 console.log(
