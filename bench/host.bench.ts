@@ -25,7 +25,7 @@ interface Child {
   stop(): Promise<void>;
 }
 
-function startChild(root: string, args: string[], ready: RegExp): Promise<Child> {
+export function startChild(root: string, args: string[], ready: RegExp): Promise<Child> {
   const startedAt = performance.now();
   const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

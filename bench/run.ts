@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: builds what is stale, runs the benchmark suites, writes `bench/results/latest.json` and
- * `bench/results/latest.md`. `--quick` shortens every measurement (for a smoke run).
+ * `bench/results/latest.md`. `--quick` shortens every measurement (for a smoke run); naming suites
+ * (`npm run bench -- router`) runs only those.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '../scripts/build.ts';
 import * as host from './host.bench.ts';
+import * as router from './router.bench.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
@@ -31,7 +33,11 @@ const env = {
   componentizeJs: version('@bytecodealliance/componentize-js'),
   quick,
 };
-const suites = [{ name: 'host', run: host.run }];
+const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const suites = [
+  { name: 'host', run: host.run },
+  { name: 'router', run: router.run },
+].filter((s) => only.length === 0 || only.includes(s.name));
 const results: Record<string, unknown> = { env };
 const markdown: string[] = [
   '# Benchmark results',

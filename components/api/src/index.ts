@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import { COMPONENTS, VERSION } from '../../../shared/build-info.ts';
-import { fire } from '../../../shared/http/fire.ts';
+import { fire, warmUp } from '../../../shared/http/fire.ts';
 import { notFound, onError } from '../../../shared/http/errors.ts';
 import { KeyValue } from '../../../shared/spin/key-value.ts';
 import { describeSpinError } from '../../../shared/spin/errors.ts';
@@ -29,5 +29,7 @@ app.get('/health', (c) => {
 
 app.notFound(notFound);
 app.onError(onError);
+
+warmUp(() => void app.fetch(new Request('http://warm.up/no-such-route')));
 
 fire(app);

@@ -6,9 +6,9 @@
  * @module
  */
 import { Hono, type Context } from 'hono';
-import { fire } from '../../../shared/http/fire.ts';
+import { fire, warmUp } from '../../../shared/http/fire.ts';
 import { ConfigError, loadConfig, providerEnabled, PROVIDERS, type RouterConfig } from '../../../shared/llm/config.ts';
-import { OFFLINE_MODEL } from '../../../shared/llm/offline.ts';
+import { OFFLINE_MODEL, offlineChat, offlineChunks, offlineEmbedding } from '../../../shared/llm/offline.ts';
 import { HEADER_AGENT, HEADER_STRATEGY, parseStrategy, routeChat, routeEmbeddings, type RouteContext } from '../../../shared/llm/router.ts';
 import {
   BudgetSchema,
@@ -23,7 +23,14 @@ import {
   SCOPE,
   setBudget,
 } from '../../../shared/llm/state.ts';
-import { ChatCompletionRequestSchema, EmbeddingRequestSchema, openAIError, zodIssuesMessage } from '../../../shared/protocol/openai.ts';
+import {
+  ChatCompletionRequestSchema,
+  EmbeddingRequestSchema,
+  encodeEmbeddingBase64,
+  openAIError,
+  sseEvent,
+  zodIssuesMessage,
+} from '../../../shared/protocol/openai.ts';
 import type { z } from 'zod';
 
 const app = new Hono();
@@ -212,6 +219,29 @@ app.notFound((c) => openAIError(404, `no route for ${c.req.method} ${new URL(c.r
 app.onError((err) => {
   console.error(`llm-router: ${err.stack ?? err.message}`);
   return openAIError(500, 'internal error in the router', { code: 'internal_error' });
+});
+
+warmUp(() => {
+  const chat = ChatCompletionRequestSchema.parse({
+    model: 'chat',
+    messages: [
+      { role: 'system', content: 'You are helpful.' },
+      { role: 'user', content: 'What is Spin?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'c', content: 'Spin runs WebAssembly components.' },
+    ],
+    tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  EmbeddingRequestSchema.parse({ model: 'embed', input: ['a', 'b'] });
+  const bad = ChatCompletionRequestSchema.safeParse({ model: 'chat', messages: 'x' });
+  if (!bad.success) zodIssuesMessage(bad.error);
+  offlineChunks(offlineChat(chat).content);
+  encodeEmbeddingBase64(offlineEmbedding('warm up', 8));
+  sseEvent({ ok: true });
+  void openAIError(404, 'warm-up');
+  void app.fetch(new Request('http://warm.up/no-such-route'));
 });
 
 fire(app);
