@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,26 +34,42 @@ const env = {
   quick,
 };
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const suites = [
+const SUITES = [
   { name: 'host', run: host.run },
   { name: 'router', run: router.run },
-].filter((s) => only.length === 0 || only.includes(s.name));
-const results: Record<string, unknown> = { env };
+];
+const ALL_SUITES = SUITES.map((s) => s.name);
+const unknown = only.filter((n) => !ALL_SUITES.includes(n));
+if (unknown.length > 0) {
+  console.error(`unknown suite(s): ${unknown.join(', ')} (suites: ${ALL_SUITES.join(', ')})`);
+  process.exit(2);
+}
+const suites = SUITES.filter((s) => only.length === 0 || only.includes(s.name));
+const header = (e: typeof env) =>
+  `${e.date} · ${e.cpu} · ${e.cores} cores · ${e.memoryGiB} GiB · Node ${e.node} · jco ${e.jco} · componentize-js ${e.componentizeJs}${e.quick ? ' · **quick run**' : ''}`;
+mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+for (const suite of suites) {
+  log(`suite ${suite.name}`);
+  const r = await suite.run({ root: ROOT, quick, log });
+  // One file per suite, so running one suite keeps the others' latest results.
+  writeFileSync(join(ROOT, `bench/results/${suite.name}.json`), `${JSON.stringify({ env, data: r.data }, null, 2)}\n`);
+  writeFileSync(join(ROOT, `bench/results/${suite.name}.md`), `## ${suite.name}\n\n_${header(env)}_\n\n${r.markdown}\n`);
+}
+
+// latest.{json,md}: every suite's most recent result, whenever it ran.
+const latest: Record<string, unknown> = {};
 const markdown: string[] = [
   '# Benchmark results',
-  '',
-  `${env.date} · ${env.cpu} · ${env.cores} cores · ${env.memoryGiB} GiB · Node ${env.node} · jco ${env.jco} · componentize-js ${env.componentizeJs}${quick ? ' · **quick run**' : ''}`,
   '',
   'Load generator and servers share the same cores. Closed-loop load on keep-alive connections.',
   '',
 ];
-for (const suite of suites) {
-  log(`suite ${suite.name}`);
-  const r = await suite.run({ root: ROOT, quick, log });
-  results[suite.name] = r.data;
-  markdown.push(`## ${suite.name}`, '', r.markdown, '');
+for (const name of ALL_SUITES) {
+  const file = join(ROOT, `bench/results/${name}.json`);
+  if (!existsSync(file)) continue;
+  latest[name] = JSON.parse(readFileSync(file, 'utf8'));
+  markdown.push(readFileSync(join(ROOT, `bench/results/${name}.md`), 'utf8'));
 }
-mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(latest, null, 2)}\n`);
 writeFileSync(join(ROOT, 'bench/results/latest.md'), `${markdown.join('\n')}\n`);
 console.log(markdown.join('\n'));

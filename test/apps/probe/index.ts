@@ -98,6 +98,19 @@ async function handle(request: Request): Promise<Response> {
         return json({ error: err instanceof Error ? err.message : String(err) }, 502);
       }
     }
+    case 'loop': {
+      // /loop/<var|kv|none>/<n>: n host calls, for measuring the per-call cost of the host's import path
+      const [what = 'none', count = '0'] = rest;
+      const n = Number(count);
+      const store = what === 'kv' ? Store.open('default') : undefined;
+      let x = 0;
+      for (let i = 0; i < n; i++) {
+        if (what === 'var') x += getVariable('greeting').length;
+        else if (store) x += store.exists('k') ? 1 : 0;
+        else x += i;
+      }
+      return new Response(String(x));
+    }
     case 'env':
       return json({ note: 'environment is not visible to StarlingMonkey guests' });
     default:
