@@ -199,7 +199,7 @@ function routeHeaders(provider: string, model: string, attempts: Attempt[], extr
   return { [HEADER_PROVIDER]: provider, [HEADER_MODEL]: model, [HEADER_ATTEMPTS]: attemptsHeader(attempts), ...extra };
 }
 
-function noProvider(p: Plan, ctx: RouteContext): Response {
+function noProvider(p: Plan): Response {
   if (p.budgetBlocked) {
     return openAIError(429, `budget exhausted: ${p.budgetBlocked}, and no free model is configured for this request`, {
       type: 'insufficient_quota',
@@ -207,7 +207,6 @@ function noProvider(p: Plan, ctx: RouteContext): Response {
       headers: { [HEADER_ATTEMPTS]: attemptsHeader(p.attempts) },
     });
   }
-  void ctx;
   return openAIError(
     503,
     `no provider could serve this request (${attemptsHeader(p.attempts) || 'no candidates'}) and the offline fallback is disabled`,
@@ -309,9 +308,8 @@ export async function routeChat(req: ChatCompletionRequest, ctx: RouteContext): 
     key = await cacheKey(rest);
     const hit = cacheGet(ctx.kv, key);
     if (hit) {
-      const body = hit.body as { usage?: { prompt_tokens?: number; completion_tokens?: number } };
+      // A cache hit costs nothing upstream: it counts as a request, with no tokens.
       charge(ctx.kv, ctx.scopes, { model: hit.target, promptTokens: 0, completionTokens: 0, cost: 0, latencyMs: 0, cacheHit: true });
-      void body;
       return Response.json(hit.body, { headers: routeHeaders(hit.target.split('/')[0]!, hit.target, [], { [HEADER_CACHE]: 'hit' }) });
     }
   }
@@ -328,7 +326,7 @@ export async function routeChat(req: ChatCompletionRequest, ctx: RouteContext): 
       post(target, 'chat/completions', upstreamBody(target), { timeoutMs: ctx.config.timeoutMs, signal: ctx.signal }),
     );
     if (!ok) {
-      if (p.budgetBlocked || !ctx.config.offlineFallback) return noProvider(p, ctx);
+      if (p.budgetBlocked || !ctx.config.offlineFallback) return noProvider(p);
       return offlineStream(req, ctx, p.attempts, ctx.scopes);
     }
     return relayStream(req, ctx, ok.target, ok.value, p.attempts);
@@ -346,7 +344,7 @@ export async function routeChat(req: ChatCompletionRequest, ctx: RouteContext): 
     }
   });
   if (!ok) {
-    if (p.budgetBlocked || !ctx.config.offlineFallback) return noProvider(p, ctx);
+    if (p.budgetBlocked || !ctx.config.offlineFallback) return noProvider(p);
     const { body, result } = offlineCompletion(req, created);
     charge(ctx.kv, ctx.scopes, {
       model: OFFLINE_MODEL,
@@ -385,8 +383,11 @@ function relayStream(req: ChatCompletionRequest, ctx: RouteContext, target: Targ
   let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
   let content = '';
   let done = false;
+  let charged = false;
   const events = parseSSE(upstream.body!);
   const finish = (failed: boolean) => {
+    if (charged) return;
+    charged = true;
     const promptUsed = usage?.prompt_tokens ?? promptTokens(req);
     const completionUsed = usage?.completion_tokens ?? approxTokenCount(content);
     charge(ctx.kv, ctx.scopes, {
@@ -447,6 +448,8 @@ function relayStream(req: ChatCompletionRequest, ctx: RouteContext, target: Targ
       }
     },
     async cancel() {
+      // The client went away: charge what the upstream produced so far.
+      finish(false);
       await events.return(undefined);
       await upstream.body?.cancel().catch(() => {});
     },
@@ -505,7 +508,7 @@ export async function routeEmbeddings(req: EmbeddingRequest, ctx: RouteContext):
     }
   });
   if (!ok) {
-    if (p.budgetBlocked || !ctx.config.offlineFallback) return noProvider(p, ctx);
+    if (p.budgetBlocked || !ctx.config.offlineFallback) return noProvider(p);
     return offline(p.attempts);
   }
   const used = ok.value.usage?.prompt_tokens ?? prompt;

@@ -286,7 +286,7 @@ describe('streaming failures', () => {
   it('a client that disconnects stops the upstream request', async () => {
     local.setBehaviour({ chunkDelayMs: 150 });
     const controller = new AbortController();
-    const stream = await client.chat.completions.create(
+    const stream = await agent('eve').chat.completions.create(
       { model: 'chat', messages: [{ role: 'user', content: 'a long story about edge computing on small devices' }], stream: true },
       { signal: controller.signal },
     );
@@ -296,6 +296,14 @@ describe('streaming failures', () => {
     }
     const logged = await local.waitFor((r) => r.path === '/v1/chat/completions' && r.outcome === 'client-aborted', 5000);
     expect(logged.outcome).toBe('client-aborted');
+    // What was streamed before the disconnect is still charged.
+    let charged = 0;
+    for (let i = 0; i < 50 && charged === 0; i++) {
+      const r = (await (await fetch(`${app.url}/api/v1/usage?scope=agent:eve`)).json()) as { items: { usage: { requests: number } }[] };
+      charged = r.items[0]?.usage.requests ?? 0;
+      if (charged === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(charged).toBe(1);
   });
 });
 
