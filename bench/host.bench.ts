@@ -18,7 +18,7 @@ export interface Ctx {
   log: (line: string) => void;
 }
 
-interface Child {
+export interface Child {
   proc: ChildProcess;
   url: string;
   startedAt: number;
@@ -54,6 +54,27 @@ export function startChild(root: string, args: string[], ready: RegExp): Promise
     proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     proc.once('exit', (code) => reject(new Error(`process exited with ${code} before it was ready:\n${out}`)));
   });
+}
+
+/** The platform app (`spin.toml`) on the host, in memory (no state dir), with extra `up` arguments. */
+export function startPlatform(root: string, extra: string[] = []): Promise<Child> {
+  return startChild(
+    root,
+    [
+      'host/bin/edge-agents.ts',
+      'up',
+      '-f',
+      'spin.toml',
+      '--runtime-config-file',
+      'runtime-config.toml',
+      '--listen',
+      '127.0.0.1:0',
+      '--state-dir',
+      '',
+      ...extra,
+    ],
+    /Serving (http:\/\/\S+)/,
+  );
 }
 
 async function firstResponse(url: string, startedAt: number): Promise<number> {
@@ -216,22 +237,7 @@ export async function run(ctx: Ctx): Promise<{ markdown: string; data: Record<st
 
   // RSS of the host with the platform's components loaded (main spin.toml), after some traffic.
   log('host: RSS with every platform component loaded');
-  const platform = await startChild(
-    root,
-    [
-      'host/bin/edge-agents.ts',
-      'up',
-      '-f',
-      'spin.toml',
-      '--runtime-config-file',
-      'runtime-config.toml',
-      '--listen',
-      '127.0.0.1:0',
-      '--state-dir',
-      '',
-    ],
-    /Serving (http:\/\/\S+)/,
-  );
+  const platform = await startPlatform(root);
   const platformCold = await firstResponse(`${platform.url}/health`, platform.startedAt);
   await load({ url: `${platform.url}/health`, connections: 4, seconds: 1 });
   const rss = rssMiB(platform.proc.pid!);

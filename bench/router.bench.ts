@@ -5,7 +5,7 @@
  * @module
  */
 import { load } from './load.ts';
-import { startChild, type Ctx } from './host.bench.ts';
+import { startChild, startPlatform, type Ctx } from './host.bench.ts';
 
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 
@@ -20,29 +20,15 @@ export async function run(ctx: Ctx): Promise<{ markdown: string; data: Record<st
   log('router: starting the LLM fixture and the platform');
   const fixture = await startChild(root, ['test/fixtures/llm-fixture.ts', '--port', '0'], /listening on (http:\/\/\S+)/);
   const modelMap = JSON.stringify({ chat: [{ provider: 'local', model: 'fixture-chat', contextWindow: 8192 }] });
-  const host = await startChild(
-    root,
-    [
-      'host/bin/edge-agents.ts',
-      'up',
-      '-f',
-      'spin.toml',
-      '--runtime-config-file',
-      'runtime-config.toml',
-      '--listen',
-      '127.0.0.1:0',
-      '--state-dir',
-      '',
-      '--variable',
-      `localai_url=${fixture.url}`,
-      '--variable',
-      `model_map=${modelMap}`,
-      '--variable',
-      'router_cache_ttl_seconds=0',
-      '-q',
-    ],
-    /Serving (http:\/\/\S+)/,
-  );
+  const host = await startPlatform(root, [
+    '--variable',
+    `localai_url=${fixture.url}`,
+    '--variable',
+    `model_map=${modelMap}`,
+    '--variable',
+    'router_cache_ttl_seconds=0',
+    '-q',
+  ]);
 
   const common = { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' }, expectStatus: 200 };
   const directBody = { ...common, body: BODY.replace('"chat"', '"fixture-chat"') };

@@ -63,6 +63,19 @@ export function resolveModel(config: RouterConfig, model: string): Resolved {
   return { kind: 'unknown' };
 }
 
+/** The OpenAI-style 404 for a model that is neither an alias nor `<provider>/<model>`. */
+function unknownModel(config: RouterConfig, model: string): Response {
+  const aliases = Object.keys(config.modelMap).join(', ');
+  return openAIError(
+    404,
+    `The model '${model}' does not exist: use an alias (${aliases}), local/<model>, cloud/<model> or ${OFFLINE_MODEL}`,
+    {
+      code: 'model_not_found',
+      param: 'model',
+    },
+  );
+}
+
 export function parseStrategy(value: string | null | undefined, fallback: Strategy): Strategy | undefined {
   if (!value) return fallback;
   return (STRATEGIES as readonly string[]).includes(value) ? (value as Strategy) : undefined;
@@ -272,17 +285,7 @@ function offlineStream(req: ChatCompletionRequest, ctx: RouteContext, attempts: 
 
 export async function routeChat(req: ChatCompletionRequest, ctx: RouteContext): Promise<Response> {
   const resolved = resolveModel(ctx.config, req.model);
-  if (resolved.kind === 'unknown') {
-    return openAIError(
-      404,
-      `The model '${req.model}' does not exist: use an alias (${Object.keys(ctx.config.modelMap).join(', ')}), local/<model>, cloud/<model> or ${OFFLINE_MODEL}`,
-      {
-        type: 'invalid_request_error',
-        code: 'model_not_found',
-        param: 'model',
-      },
-    );
-  }
+  if (resolved.kind === 'unknown') return unknownModel(ctx.config, req.model);
   const prompt = promptTokens(req);
   const completion = maxTokens(req);
   const created = Math.floor(Date.now() / 1000);
@@ -466,16 +469,7 @@ export async function routeEmbeddings(req: EmbeddingRequest, ctx: RouteContext):
   const inputs = typeof req.input === 'string' ? [req.input] : req.input;
   const prompt = inputs.reduce((n, s) => n + approxTokenCount(s), 0);
   const resolved = resolveModel(ctx.config, req.model);
-  if (resolved.kind === 'unknown') {
-    return openAIError(
-      404,
-      `The model '${req.model}' does not exist: use an alias (${Object.keys(ctx.config.modelMap).join(', ')}), local/<model>, cloud/<model> or ${OFFLINE_MODEL}`,
-      {
-        code: 'model_not_found',
-        param: 'model',
-      },
-    );
-  }
+  if (resolved.kind === 'unknown') return unknownModel(ctx.config, req.model);
   const offline = (attempts: Attempt[]) => {
     const dims = req.dimensions ?? OFFLINE_EMBEDDING_DIMENSIONS;
     const data = inputs.map((text, index) => {

@@ -97,25 +97,21 @@ async function context(c: Context, cfg: RouterConfig): Promise<RouteContext | Re
   return { config: cfg, kv: openStore(), scopes, strategy };
 }
 
-app.post('/v1/chat/completions', async (c) => {
-  const cfg = config();
-  if (cfg instanceof Response) return cfg;
-  const req = await parseBody(c, ChatCompletionRequestSchema, cfg.maxRequestBytes);
-  if (req instanceof Response) return req;
-  const ctx = await context(c, cfg);
-  if (ctx instanceof Response) return ctx;
-  return routeChat(req, ctx);
-});
+/** An OpenAI endpoint: configuration, body validation and routing context, then the router. */
+function openAIRoute<T>(schema: z.ZodType<T>, route: (req: T, ctx: RouteContext) => Promise<Response>) {
+  return async (c: Context): Promise<Response> => {
+    const cfg = config();
+    if (cfg instanceof Response) return cfg;
+    const req = await parseBody(c, schema, cfg.maxRequestBytes);
+    if (req instanceof Response) return req;
+    const ctx = await context(c, cfg);
+    if (ctx instanceof Response) return ctx;
+    return route(req, ctx);
+  };
+}
 
-app.post('/v1/embeddings', async (c) => {
-  const cfg = config();
-  if (cfg instanceof Response) return cfg;
-  const req = await parseBody(c, EmbeddingRequestSchema, cfg.maxRequestBytes);
-  if (req instanceof Response) return req;
-  const ctx = await context(c, cfg);
-  if (ctx instanceof Response) return ctx;
-  return routeEmbeddings(req, ctx);
-});
+app.post('/v1/chat/completions', openAIRoute(ChatCompletionRequestSchema, routeChat));
+app.post('/v1/embeddings', openAIRoute(EmbeddingRequestSchema, routeEmbeddings));
 
 function models(cfg: RouterConfig) {
   const created = 1_700_000_000;
