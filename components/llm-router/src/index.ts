@@ -6,7 +6,9 @@
  * @module
  */
 import { Hono, type Context } from 'hono';
+import { requireScope, sha256Hex, type ApiKeysSource } from '../../../shared/http/auth.ts';
 import { fire, warmUp } from '../../../shared/http/fire.ts';
+import { variable } from '../../../shared/spin/variables.ts';
 import { ConfigError, loadConfig, providerEnabled, PROVIDERS, type RouterConfig } from '../../../shared/llm/config.ts';
 import { OFFLINE_MODEL, offlineChat, offlineChunks, offlineEmbedding } from '../../../shared/llm/offline.ts';
 import { HEADER_AGENT, HEADER_STRATEGY, parseStrategy, routeChat, routeEmbeddings, type RouteContext } from '../../../shared/llm/router.ts';
@@ -35,10 +37,11 @@ import type { z } from 'zod';
 
 const app = new Hono();
 
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
+// Model calls cost tokens (invoke); budgets change what others may spend (admin); the rest reads (read).
+const apiKeys: ApiKeysSource = () => variable('api_keys');
+const read = requireScope('read', apiKeys);
+const invoke = requireScope('invoke', apiKeys);
+const admin = requireScope('admin', apiKeys);
 
 /** Usage/budget scopes: the calling agent (header) and the API key (by hash, never stored in clear). */
 async function scopesOf(c: Context): Promise<string[] | Response> {
@@ -110,8 +113,8 @@ function openAIRoute<T>(schema: z.ZodType<T>, route: (req: T, ctx: RouteContext)
   };
 }
 
-app.post('/v1/chat/completions', openAIRoute(ChatCompletionRequestSchema, routeChat));
-app.post('/v1/embeddings', openAIRoute(EmbeddingRequestSchema, routeEmbeddings));
+app.post('/v1/chat/completions', invoke, openAIRoute(ChatCompletionRequestSchema, routeChat));
+app.post('/v1/embeddings', invoke, openAIRoute(EmbeddingRequestSchema, routeEmbeddings));
 
 function models(cfg: RouterConfig) {
   const created = 1_700_000_000;
@@ -124,13 +127,13 @@ function models(cfg: RouterConfig) {
   return [...ids].map(([id, owned_by]) => ({ id, object: 'model' as const, created, owned_by }));
 }
 
-app.get('/v1/models', (c) => {
+app.get('/v1/models', read, (c) => {
   const cfg = config();
   if (cfg instanceof Response) return cfg;
   return c.json({ object: 'list', data: models(cfg) });
 });
 
-app.get('/v1/models/:id{.+}', (c) => {
+app.get('/v1/models/:id{.+}', read, (c) => {
   const cfg = config();
   if (cfg instanceof Response) return cfg;
   const model = models(cfg).find((m) => m.id === c.req.param('id'));
@@ -140,7 +143,7 @@ app.get('/v1/models/:id{.+}', (c) => {
 });
 
 // Usage: totals per scope for a day (YYYY-MM-DD) or month (YYYY-MM); all scopes when none is named.
-app.get('/api/v1/usage', (c) => {
+app.get('/api/v1/usage', read, (c) => {
   const period = c.req.query('period') ?? periods().day;
   if (!/^\d{4}-\d{2}(-\d{2})?$/.test(period)) return openAIError(400, 'period must be YYYY-MM-DD or YYYY-MM', { param: 'period' });
   const scope = c.req.query('scope');
@@ -157,21 +160,21 @@ app.get('/api/v1/usage', (c) => {
   return c.json({ period, items: scopes.map((s) => ({ scope: s, usage: getUsage(kv, s, period), budget: getBudget(kv, s) ?? null })) });
 });
 
-app.get('/api/v1/budgets', (c) => c.json({ items: listBudgets(openStore()) }));
+app.get('/api/v1/budgets', read, (c) => c.json({ items: listBudgets(openStore()) }));
 
 function scopeParam(c: Context): string | Response {
   const scope = decodeURIComponent(c.req.param('scope') ?? '');
   return SCOPE.test(scope) ? scope : openAIError(400, 'scope must be agent:<id> or key:<hash>', { param: 'scope' });
 }
 
-app.get('/api/v1/budgets/:scope', (c) => {
+app.get('/api/v1/budgets/:scope', read, (c) => {
   const scope = scopeParam(c);
   if (scope instanceof Response) return scope;
   const budget = getBudget(openStore(), scope);
   return budget ? c.json({ scope, budget }) : openAIError(404, `no budget for ${scope}`, { code: 'not_found' });
 });
 
-app.put('/api/v1/budgets/:scope', async (c) => {
+app.put('/api/v1/budgets/:scope', admin, async (c) => {
   const scope = scopeParam(c);
   if (scope instanceof Response) return scope;
   const budget = await parseBody(c, BudgetSchema, 64 * 1024);
@@ -184,13 +187,13 @@ app.put('/api/v1/budgets/:scope', async (c) => {
   return c.json({ scope, budget });
 });
 
-app.delete('/api/v1/budgets/:scope', (c) => {
+app.delete('/api/v1/budgets/:scope', admin, (c) => {
   const scope = scopeParam(c);
   if (scope instanceof Response) return scope;
   return deleteBudget(openStore(), scope) ? c.body(null, 204) : openAIError(404, `no budget for ${scope}`, { code: 'not_found' });
 });
 
-app.get('/api/v1/providers', (c) => {
+app.get('/api/v1/providers', read, (c) => {
   const cfg = config();
   if (cfg instanceof Response) return cfg;
   const kv = openStore();
