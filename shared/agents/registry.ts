@@ -278,7 +278,9 @@ export class AgentRegistry {
     const agents = this.#stores.agents();
     const key = agentKey(kind, name);
     if (!agents.exists(key)) return undefined;
-    const memoryKeys = deleteByPrefix(this.#stores.memory(), memoryPrefix(kind, name));
+    const memory = this.#stores.memory();
+    // Conversations and the facts the `remember` tool stored (`fact/<kind>/<name>/…`, see agents/runtime.ts).
+    const memoryKeys = deleteByPrefix(memory, memoryPrefix(kind, name)) + deleteByPrefix(memory, `fact/${kind}/${name}/`);
     agents.delete(key);
     return { memoryKeys };
   }
