@@ -10,6 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '../scripts/build.ts';
+import * as agents from './agents.bench.ts';
 import * as host from './host.bench.ts';
 import * as router from './router.bench.ts';
 
@@ -37,6 +38,7 @@ const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const SUITES = [
   { name: 'host', run: host.run },
   { name: 'router', run: router.run },
+  { name: 'agents', run: agents.run },
 ];
 const ALL_SUITES = SUITES.map((s) => s.name);
 const unknown = only.filter((n) => !ALL_SUITES.includes(n));
