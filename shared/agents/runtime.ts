@@ -266,6 +266,17 @@ export async function chat(
     usage.completionTokens += turn.usage.completion;
     model = turn.model;
     if (turn.toolCalls.length === 0 || round >= MAX_TOOL_ROUNDS) {
+      // Past the last round no tools are offered; calls a model makes anyway are refused like any other.
+      for (const call of turn.toolCalls) {
+        deps.log(`agent ${agent.kind}/${agent.name}: refused a call to tool '${call.name}' after ${MAX_TOOL_ROUNDS} tool rounds`);
+        const record: ToolCallRecord = {
+          ...call,
+          result: `refused: no more than ${MAX_TOOL_ROUNDS} tool rounds per message`,
+          refused: true,
+        };
+        toolCalls.push(record);
+        emit?.({ event: 'tool_result', data: { id: record.id, name: record.name, result: record.result, refused: true } });
+      }
       reply = turn.content;
       break;
     }

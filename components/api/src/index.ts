@@ -15,7 +15,7 @@ import { AgentRegistry, memoryKv, type RegistryStores } from '../../../shared/ag
 import { COMPONENTS, VERSION } from '../../../shared/build-info.ts';
 import { AUTH_HEADER, authStatus, requireScope, type ApiKeysSource, type AuthEnv } from '../../../shared/http/auth.ts';
 import { readJsonBody, validate } from '../../../shared/http/body.ts';
-import { HttpError, notFound, onError } from '../../../shared/http/errors.ts';
+import { errorResponse, HttpError, notFound, onError } from '../../../shared/http/errors.ts';
 import { fire, warmUp } from '../../../shared/http/fire.ts';
 import {
   AgentListQuerySchema,
@@ -143,6 +143,16 @@ export function buildApp(deps: Deps): Hono<AuthEnv> {
     return c.body(null, 204);
   });
   app.all('/api/v1/conversations/:kind/:name/:conversationId', methodNotAllowed('DELETE'));
+
+  // Requests for agent kinds no component serves land here (the `/agents/...` catch-all route).
+  app.all('/agents/:kind/*', (c) =>
+    errorResponse(
+      404,
+      'not_found',
+      `no agent kind '${c.req.param('kind')}' on this platform (kinds are components; see scripts/new-agent.ts)`,
+    ),
+  );
+  app.all('/agents/:kind', (c) => errorResponse(404, 'not_found', `no agent kind '${c.req.param('kind')}' on this platform`));
 
   app.notFound(notFound);
   app.onError(onError);
