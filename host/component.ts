@@ -133,18 +133,16 @@ class Compiled {
     this.#onRelease();
   }
 
-  async instantiate(imports: Record<string, unknown>): Promise<Instance> {
+  instantiate(imports: Record<string, unknown>): Instance {
     const pooled = this.#pooled;
     let memory: WebAssembly.Memory | undefined;
-    if (pooled) {
-      this.#inUse++;
-      if (this.#inUse > this.#peak) this.#peak = this.#inUse;
-      const m = pooled.pool.acquireAsync();
-      memory = m instanceof WebAssembly.Memory ? m : await m;
-    }
     const instantiateCore = (module: WebAssembly.Module, coreImports: WebAssembly.Imports = {}) => {
-      if (pooled && memory && module === pooled.module)
+      if (pooled && module === pooled.module) {
+        memory = pooled.pool.acquire();
+        this.#inUse++;
+        if (this.#inUse > this.#peak) this.#peak = this.#inUse;
         coreImports = { ...coreImports, [pooled.importModule]: { [pooled.importName]: memory } };
+      }
       return { exports: new WebAssembly.Instance(module, coreImports).exports };
     };
     const giveBack = (m: WebAssembly.Memory) => {
@@ -250,7 +248,7 @@ export class LoadedComponent {
   }
 
   /** Creates a fresh instance with the given import object. */
-  instantiate(imports: Record<string, unknown>): Promise<Instance> {
+  instantiate(imports: Record<string, unknown>): Instance {
     return this.#compiled.instantiate(imports);
   }
 

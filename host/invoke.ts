@@ -57,54 +57,52 @@ export function invoke(
       },
     };
 
-    void (async () => {
-      let instance: Awaited<ReturnType<LoadedComponent['instantiate']>>;
-      try {
-        instance = await component.instantiate(imports);
-      } catch (err) {
-        log(`Error processing request: failed to instantiate component '${component.id}': ${describe(err)}`);
-        resolve(internalError());
-        onFinished?.();
-        return;
-      }
+    let instance: ReturnType<LoadedComponent['instantiate']>;
+    try {
+      instance = component.instantiate(imports);
+    } catch (err) {
+      log(`Error processing request: failed to instantiate component '${component.id}': ${describe(err)}`);
+      resolve(internalError());
+      onFinished?.();
+      return;
+    }
 
-      let running: Promise<void>;
-      try {
-        running = instance.exports.incomingHandler.handle(new IncomingRequest(req), new ResponseOutparam(slot));
-      } catch (err) {
-        running = Promise.reject(err);
-      }
-      const __t0 = performance.now();
-      running.then(
-        () => {
-          if (process.env.DBG_INVOKE) console.error('DBG handle settled after', (performance.now() - __t0).toFixed(1), 'ms');
-          instance.release();
-          onFinished?.();
-          if (!settled) {
-            settled = true;
-            log(`Error processing request: component '${component.id}' returned without setting a response`);
-            resolve(internalError());
-          } else if (responseBody && !responseBody.ended && !responseBody.errored && !responseBody.cancelled) {
-            // The guest is gone and never finished its body. Nothing written means an empty body (StarlingMonkey
-            // answers an uncaught handler exception this way: a 500 whose body it never finishes); a partial body
-            // is cut, so the client sees a truncated message rather than a complete-looking one.
-            if (responseBody.bytesIn === 0) responseBody.end();
-            else responseBody.fail(new Error('component returned before finishing the response body'));
-          }
-        },
-        (err: unknown) => {
-          instance.release();
-          onFinished?.();
-          if (!settled) {
-            settled = true;
-            log(`Error processing request: ${describe(err)}`);
-            resolve(internalError());
-          } else {
-            log(`Component error after response started: ${describe(err)}`);
-            responseBody?.fail(err);
-          }
-        },
-      );
-    })();
+    let running: Promise<void>;
+    try {
+      running = instance.exports.incomingHandler.handle(new IncomingRequest(req), new ResponseOutparam(slot));
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    const __t0 = performance.now();
+    running.then(
+      () => {
+        if (process.env.DBG_INVOKE) console.error('DBG handle settled after', (performance.now() - __t0).toFixed(1), 'ms');
+        instance.release();
+        onFinished?.();
+        if (!settled) {
+          settled = true;
+          log(`Error processing request: component '${component.id}' returned without setting a response`);
+          resolve(internalError());
+        } else if (responseBody && !responseBody.ended && !responseBody.errored && !responseBody.cancelled) {
+          // The guest is gone and never finished its body. Nothing written means an empty body (StarlingMonkey
+          // answers an uncaught handler exception this way: a 500 whose body it never finishes); a partial body
+          // is cut, so the client sees a truncated message rather than a complete-looking one.
+          if (responseBody.bytesIn === 0) responseBody.end();
+          else responseBody.fail(new Error('component returned before finishing the response body'));
+        }
+      },
+      (err: unknown) => {
+        instance.release();
+        onFinished?.();
+        if (!settled) {
+          settled = true;
+          log(`Error processing request: ${describe(err)}`);
+          resolve(internalError());
+        } else {
+          log(`Component error after response started: ${describe(err)}`);
+          responseBody?.fail(err);
+        }
+      },
+    );
   });
 }

@@ -267,33 +267,6 @@ export class MemoryPool {
     this.#max = opts.max;
   }
 
-  /**
-   * Like {@link acquire}, but a memory that has to be created is built in slices, yielding to the event loop in
-   * between: a burst of requests that empties the pool then costs each of them ~10 ms of page faults without
-   * stalling requests that find a warm memory.
-   */
-  acquireAsync(sliceBytes = 1 << 20): WebAssembly.Memory | Promise<WebAssembly.Memory> {
-    const memory = this.#idle.pop();
-    if (memory) {
-      this.#stats.reused++;
-      return memory;
-    }
-    this.#stats.created++;
-    const descriptor: WebAssembly.MemoryDescriptor = { initial: this.#initialPages };
-    if (this.#maximumPages !== undefined) descriptor.maximum = this.#maximumPages;
-    const fresh = new WebAssembly.Memory(descriptor);
-    this.#owned.add(fresh);
-    const image = this.#image;
-    return (async () => {
-      // A new memory is already zero; only the image needs copying (re-read the buffer after each yield).
-      for (let at = 0; at < image.length; at += sliceBytes) {
-        new Uint8Array(fresh.buffer).set(image.subarray(at, Math.min(image.length, at + sliceBytes)), at);
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      return fresh;
-    })();
-  }
-
   /** A memory of exactly `initialPages` whose contents are the image followed by zeros. */
   acquire(): WebAssembly.Memory {
     const memory = this.#idle.pop();

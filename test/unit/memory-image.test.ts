@@ -340,24 +340,3 @@ describe('the real engine module of a built component (dist/api.wasm)', () => {
     expect(Object.keys(pooled.exports)).toEqual(Object.keys(original.exports));
   });
 });
-
-describe('MemoryPool.acquireAsync', () => {
-  it('builds a missing memory in slices, byte-identical to a synchronous acquire, and reuses warm ones synchronously', async () => {
-    const bytes = new Uint8Array((await coreModules(join(ROOT, 'dist/api.wasm'), DEFAULT_CACHE_DIR)).main);
-    const plan = extractMemoryImage(bytes)!;
-    const pool = new MemoryPool(plan, { max: 2 });
-    const pending = pool.acquireAsync(256 * 1024);
-    expect(pending).toBeInstanceOf(Promise);
-    let yielded = false;
-    setImmediate(() => (yielded = true));
-    const built = await pending;
-    expect(yielded).toBe(true); // other work ran while the memory was being built
-    expect(built.buffer.byteLength).toBe(plan.initialPages * PAGE);
-    const reference = new MemoryPool(plan, { max: 1 }).acquire();
-    expect(sameBytes(built, reference)).toBe(true);
-    expect(pool.release(built)).toBe(true);
-    const warm = pool.acquireAsync();
-    expect(warm).toBe(built);
-    expect(pool.stats()).toMatchObject({ created: 1, reused: 1 });
-  });
-});
