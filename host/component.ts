@@ -37,8 +37,9 @@ export const ASYNC_IMPORTS = [
 
 const EXPORT = 'wasi:http/incoming-handler#handle';
 
-/** How often idle pooled memories beyond recent demand are given back. */
+/** How often idle pooled memories beyond recent demand are given back, and over how many intervals demand counts. */
 const POOL_TRIM_INTERVAL_MS = 10_000;
+const POOL_TRIM_WINDOWS = 6;
 
 /** Bump when the transpile options or the host's expectations of the glue change. */
 const CACHE_VERSION = 'v2';
@@ -96,6 +97,8 @@ class Compiled {
   #instances = 0;
   #inUse = 0;
   #peak = 0;
+  /** Peak demand of each of the last POOL_TRIM_WINDOWS intervals. */
+  readonly #peaks: number[] = [];
   #trimTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -111,10 +114,13 @@ class Compiled {
     this.#pooled = pooled;
     this.#onRelease = onRelease;
     if (pooled) {
-      // The pool follows demand: it keeps as many idle memories as the busiest moment of the last window needed
-      // beyond what is in use now, so a burst is served from warm memories and an idle host gives them back.
+      // The pool follows demand: it keeps as many idle memories as the busiest moment of the last minute needed
+      // beyond what is in use now, so a repeated burst is served from warm memories (a new one costs ~10 ms of
+      // page faults on the event loop) and an idle host gives them back.
       this.#trimTimer = setInterval(() => {
-        pooled.pool.trim(Math.max(0, this.#peak - this.#inUse));
+        this.#peaks.push(this.#peak);
+        if (this.#peaks.length > POOL_TRIM_WINDOWS) this.#peaks.shift();
+        pooled.pool.trim(Math.max(0, Math.max(...this.#peaks) - this.#inUse));
         this.#peak = this.#inUse;
       }, POOL_TRIM_INTERVAL_MS);
       this.#trimTimer.unref();
