@@ -100,11 +100,8 @@ export function renderComponentSource(spec: KindSpec): string {
  *
  * @module
  */
-import { agentApp, type KindDefinition } from '../../../shared/agents/app.ts';
-import { warmUpAgentApp } from '../../../shared/agents/warm-up.ts';
-import { fire } from '../../../shared/http/fire.ts';
-import { KeyValue } from '../../../shared/spin/key-value.ts';
-import { variable } from '../../../shared/spin/variables.ts';
+import type { KindDefinition } from '../../../shared/agents/app.ts';
+import { serveKind } from '../../../shared/agents/component.ts';
 
 const kind: KindDefinition = {
   kind: ${JSON.stringify(spec.kind)},
@@ -112,20 +109,7 @@ const kind: KindDefinition = {
   instructions: ${JSON.stringify(spec.instructions)},
 };
 
-function lazy<T>(open: () => T): () => T {
-  let value: T | undefined;
-  return () => (value ??= open());
-}
-
-const app = agentApp(kind, {
-  stores: { agents: lazy(() => KeyValue.open('agents')), memory: lazy(() => KeyValue.open('memory')) },
-  routerUrl: () => (variable('router_url') ?? 'http://llm-router.spin.internal').replace(/\\/+$/, ''),
-  apiKeys: () => variable('api_keys'),
-});
-
-warmUpAgentApp(kind, app);
-
-fire(app);
+serveKind(kind);
 `;
 }
 

@@ -4,11 +4,8 @@
  *
  * @module
  */
-import { agentApp, type KindDefinition } from '../../../shared/agents/app.ts';
-import { warmUpAgentApp } from '../../../shared/agents/warm-up.ts';
-import { fire } from '../../../shared/http/fire.ts';
-import { KeyValue } from '../../../shared/spin/key-value.ts';
-import { variable } from '../../../shared/spin/variables.ts';
+import type { KindDefinition } from '../../../shared/agents/app.ts';
+import { serveKind } from '../../../shared/agents/component.ts';
 
 const kind: KindDefinition = {
   kind: 'reviewer',
@@ -17,17 +14,4 @@ const kind: KindDefinition = {
     'You are a code reviewer. Point out bugs, risks and missing tests first, then style. Be specific: quote the line and propose the fix.',
 };
 
-function lazy<T>(open: () => T): () => T {
-  let value: T | undefined;
-  return () => (value ??= open());
-}
-
-const app = agentApp(kind, {
-  stores: { agents: lazy(() => KeyValue.open('agents')), memory: lazy(() => KeyValue.open('memory')) },
-  routerUrl: () => (variable('router_url') ?? 'http://llm-router.spin.internal').replace(/\/+$/, ''),
-  apiKeys: () => variable('api_keys'),
-});
-
-warmUpAgentApp(kind, app);
-
-fire(app);
+serveKind(kind);
