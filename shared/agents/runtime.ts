@@ -13,6 +13,7 @@
  * @module
  */
 import { HttpError } from '../http/errors.ts';
+import { approxTokenCount } from '../llm/offline.ts';
 import { parseSSE } from '../protocol/openai.ts';
 import type { Agent, Tool } from '../protocol/agents.ts';
 import type { KvLike } from './registry.ts';
@@ -22,8 +23,13 @@ export const RUNNABLE_TOOLS: readonly Tool[] = ['remember', 'recall'];
 
 /** At most this many model calls that return tool calls, per message. */
 export const MAX_TOOL_ROUNDS = 5;
-/** History sent to the model: the most recent turns of the conversation. */
-export const HISTORY_TURNS = 40;
+/**
+ * History sent to the model: the most recent turns that fit this many (approximate) tokens; older turns are
+ * replaced by an extractive summary, so a long conversation stays within a small model's context window.
+ */
+export const HISTORY_TOKEN_BUDGET = 3000;
+/** The summary of older turns gets at most this many tokens. */
+export const SUMMARY_TOKEN_BUDGET = 600;
 
 export interface Turn {
   role: 'user' | 'assistant';
@@ -113,6 +119,42 @@ export function readTurns(memory: KvLike, kind: string, name: string, conversati
     }
   }
   return turns;
+}
+
+function firstSentence(text: string, maxChars = 200): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  const end = flat.search(/[.!?](\s|$)/);
+  const sentence = end === -1 ? flat : flat.slice(0, end + 1);
+  return sentence.length > maxChars ? `${sentence.slice(0, maxChars - 1)}…` : sentence;
+}
+
+/**
+ * Splits a conversation into the recent turns that fit {@link HISTORY_TOKEN_BUDGET} and, when older turns do not
+ * fit, an extractive summary of them (the first sentence of each, newest kept when the summary is over budget).
+ */
+export function boundedHistory(turns: Turn[], budget = HISTORY_TOKEN_BUDGET): { summary: string | undefined; recent: Turn[] } {
+  let used = 0;
+  let start = turns.length;
+  while (start > 0) {
+    const cost = approxTokenCount(turns[start - 1]!.content) + 4;
+    if (used + cost > budget) break;
+    used += cost;
+    start--;
+  }
+  if (start === 0) return { summary: undefined, recent: turns };
+  const lines: string[] = [];
+  let summaryTokens = 0;
+  for (let i = start - 1; i >= 0; i--) {
+    const t = turns[i]!;
+    const line = `${t.role}: ${firstSentence(t.content)}`;
+    const cost = approxTokenCount(line);
+    if (summaryTokens + cost > SUMMARY_TOKEN_BUDGET) break;
+    summaryTokens += cost;
+    lines.unshift(line);
+  }
+  const omitted = start - lines.length;
+  const header = `Summary of ${start} earlier turn${start === 1 ? '' : 's'} of this conversation${omitted > 0 ? ` (the ${omitted} oldest omitted)` : ''}:`;
+  return { summary: [header, ...lines].join('\n'), recent: turns.slice(start) };
 }
 
 /** The tools an agent is offered: those in its record that this runtime can run. */
@@ -248,12 +290,13 @@ export async function chat(
   const conversationId = input.conversationId ?? crypto.randomUUID();
   const prefix = conversationTurnsPrefix(agent.kind, agent.name, conversationId);
   const key = `${prefix}${arrival()}`;
-  const history = readTurns(memory, agent.kind, agent.name, conversationId).slice(-HISTORY_TURNS);
+  const history = boundedHistory(readTurns(memory, agent.kind, agent.name, conversationId));
   memory.set(`${key}/0`, JSON.stringify({ role: 'user', content: input.message, at: new Date().toISOString() } satisfies Turn));
 
   const tools = offeredTools(agent);
   const messages: Message[] = [{ role: 'system', content: agent.instructions || defaults.instructions }];
-  for (const t of history) messages.push({ role: t.role, content: t.content });
+  if (history.summary) messages.push({ role: 'system', content: history.summary });
+  for (const t of history.recent) messages.push({ role: t.role, content: t.content });
   messages.push({ role: 'user', content: input.message });
 
   const toolCalls: ToolCallRecord[] = [];

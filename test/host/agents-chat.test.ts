@@ -455,6 +455,22 @@ describe('agent runtime', () => {
     expect(r.body.toolCalls.at(-1)).toMatchObject({ id: 'call_loop_5', refused: true });
   });
 
+  it('bounds a long conversation: older turns reach the model as a summary, recent ones verbatim', async () => {
+    const long = (n: number) => `Chapter ${n} begins. ${'lorem '.repeat(2000)}`;
+    const first = await chat('reviewer', 'rex', { message: long(1) });
+    expect(first.status, first.text).toBe(200);
+    const id = first.body.conversationId;
+    for (const n of [2, 3]) expect((await chat('reviewer', 'rex', { message: long(n), conversationId: id })).status).toBe(200);
+    const last = upstreamChats().at(-1)!;
+    const contents = last.messages.map((m) => (typeof m.content === 'string' ? m.content : ''));
+    expect(contents.some((c) => c.startsWith('Summary of') && c.includes('user: Chapter 1 begins.'))).toBe(true);
+    expect(contents.some((c) => c.startsWith('Chapter 1 begins.'))).toBe(false);
+    expect(contents.at(-1)).toBe(long(3));
+    // Memory keeps every turn; only the prompt is bounded.
+    const turns = await call<{ turns: unknown[] }>('GET', `/agents/reviewer/rex/conversations/${id}`);
+    expect(turns.body.turns).toHaveLength(6);
+  });
+
   it('keeps the conversation: history reaches the model, turns read back in order, one key per turn', async () => {
     const first = await chat('reviewer', 'rex', { message: 'First, review this diff.' });
     expect(first.status, first.text).toBe(200);
