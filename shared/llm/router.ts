@@ -283,6 +283,19 @@ function offlineStream(req: ChatCompletionRequest, ctx: RouteContext, attempts: 
   });
 }
 
+/** A chat completion from the built-in offline provider, charged at no cost. */
+function offlineAnswer(req: ChatCompletionRequest, ctx: RouteContext, attempts: Attempt[], created: number): Response {
+  const { body, result } = offlineCompletion(req, created);
+  charge(ctx.kv, ctx.scopes, {
+    model: OFFLINE_MODEL,
+    promptTokens: result.usage.prompt_tokens,
+    completionTokens: result.usage.completion_tokens,
+    cost: 0,
+    latencyMs: 0,
+  });
+  return Response.json(body, { headers: routeHeaders('builtin', OFFLINE_MODEL, attempts) });
+}
+
 export async function routeChat(req: ChatCompletionRequest, ctx: RouteContext): Promise<Response> {
   const resolved = resolveModel(ctx.config, req.model);
   if (resolved.kind === 'unknown') return unknownModel(ctx.config, req.model);
@@ -292,15 +305,7 @@ export async function routeChat(req: ChatCompletionRequest, ctx: RouteContext): 
 
   if (resolved.kind === 'builtin') {
     if (req.stream) return offlineStream(req, ctx, [], ctx.scopes);
-    const { body, result } = offlineCompletion(req, created);
-    charge(ctx.kv, ctx.scopes, {
-      model: OFFLINE_MODEL,
-      promptTokens: result.usage.prompt_tokens,
-      completionTokens: result.usage.completion_tokens,
-      cost: 0,
-      latencyMs: 0,
-    });
-    return Response.json(body, { headers: routeHeaders('builtin', OFFLINE_MODEL, []) });
+    return offlineAnswer(req, ctx, [], created);
   }
 
   // Exact-match cache for deterministic, non-streamed requests.
@@ -348,15 +353,7 @@ export async function routeChat(req: ChatCompletionRequest, ctx: RouteContext): 
   });
   if (!ok) {
     if (p.budgetBlocked || !ctx.config.offlineFallback) return noProvider(p);
-    const { body, result } = offlineCompletion(req, created);
-    charge(ctx.kv, ctx.scopes, {
-      model: OFFLINE_MODEL,
-      promptTokens: result.usage.prompt_tokens,
-      completionTokens: result.usage.completion_tokens,
-      cost: 0,
-      latencyMs: 0,
-    });
-    return Response.json(body, { headers: routeHeaders('builtin', OFFLINE_MODEL, p.attempts) });
+    return offlineAnswer(req, ctx, p.attempts, created);
   }
   const body = { ...ok.value, model: ok.target.name };
   const usedPrompt = ok.value.usage?.prompt_tokens ?? prompt;

@@ -2,7 +2,7 @@
  * Running apps on the host from tests: in process (fast, inspectable) or as a child process (the real CLI).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { UpOptions } from '../../host/cli.ts';
@@ -22,6 +22,17 @@ export interface TestApp extends RunningApp {
 export function tempDir(prefix = 'edge-agents-test-'): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/**
+ * A runtime config with the given key-value labels in memory (no files), so a test shares no state with other
+ * tests or with `npm start`. Remove the directory when done.
+ */
+export function memoryRuntimeConfig(labels: readonly string[] = ['agents', 'memory', 'router']): { file: string; remove(): void } {
+  const dir = tempDir('edge-agents-rc-');
+  const file = join(dir.path, 'runtime-config.toml');
+  writeFileSync(file, labels.map((l) => `[key_value_store.${l}]\ntype = "spin"\n`).join('\n'));
+  return { file, remove: dir.remove };
 }
 
 /** Starts an app in this process on a free port with its own state directory. */

@@ -6,11 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { APPS } from '../helpers/apps.ts';
-import { startApp, tempDir, type TestApp } from '../helpers/host.ts';
+import { memoryRuntimeConfig as sharedMemoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
 
 interface Agent {
   name: string;
@@ -39,13 +39,11 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 const dirs: { remove(): void }[] = [];
 
-/** Every label of spin.toml in memory. */
+/** Every key-value label of spin.toml in memory. */
 function memoryRuntimeConfig(): string {
-  const dir = tempDir('edge-agents-agents-');
-  dirs.push(dir);
-  const file = join(dir.path, 'runtime-config.toml');
-  writeFileSync(file, ['agents', 'memory', 'router'].map((l) => `[key_value_store.${l}]\ntype = "spin"\n`).join('\n'));
-  return file;
+  const rc = sharedMemoryRuntimeConfig();
+  dirs.push(rc);
+  return rc.file;
 }
 
 function start(variables: [string, string][] = []): Promise<TestApp> {

@@ -9,7 +9,7 @@
  *
  * Each app gets in-memory key-value stores (its own runtime config), so tests never touch `.spin/`.
  */
-import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { parse as parseToml } from 'smol-toml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLlmFixture, type LlmFixture, type LoggedRequest } from '../fixtures/llm-fixture.ts';
 import { APPS } from '../helpers/apps.ts';
-import { startApp, tempDir, type TestApp } from '../helpers/host.ts';
+import { memoryRuntimeConfig as sharedMemoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Wire shapes (the contract of the agent runtime)
@@ -66,11 +66,9 @@ const dirs: { remove(): void }[] = [];
 
 /** Every key-value label of spin.toml in memory. */
 function memoryRuntimeConfig(): string {
-  const dir = tempDir('edge-agents-chat-');
-  dirs.push(dir);
-  const file = join(dir.path, 'runtime-config.toml');
-  writeFileSync(file, ['agents', 'memory', 'router'].map((l) => `[key_value_store.${l}]\ntype = "spin"\n`).join('\n'));
-  return file;
+  const rc = sharedMemoryRuntimeConfig();
+  dirs.push(rc);
+  return rc.file;
 }
 
 /** The app's variables: the fixture as the local provider, one alias, and no answer cache (tests count requests). */
