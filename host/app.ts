@@ -22,6 +22,7 @@ import { checkStoreLabels, loadRuntimeConfig, runtimeConfigSummary, type Runtime
 import type { RequestContext, RequestHandler } from './server.ts';
 import { KeyValueStores, keyValueImport, type KvStoreConfig } from './spin/key-value.ts';
 import { llmImport } from './spin/llm.ts';
+import { PostgresPools, postgresImport } from './spin/postgres.ts';
 import { VariableResolver } from './variables.ts';
 import { httpTypes, outgoingHandler, HttpErrorCodeError, type HostRequest, type HostResponse, type OutboundOptions } from './wasi/http.ts';
 import { ByteQueue, InputStream, IoError, OutputStream, poll, Pollable } from './wasi/io.ts';
@@ -90,6 +91,8 @@ export class App implements RequestHandler {
   readonly router: Router;
   readonly stores: KeyValueStores;
   readonly variables: VariableResolver;
+  /** Postgres pools shared by every component, closed with the app. */
+  readonly #pgPools = new PostgresPools();
   readonly #runtimes: Map<string, Runtime>;
   readonly #log: (line: string) => void;
   #listenAuthority: string | undefined;
@@ -179,6 +182,7 @@ export class App implements RequestHandler {
           ...cliImports({ stdout: sink('stdout'), stderr: sink('stderr') }, env),
           'fermyon:spin/key-value': keyValueImport(stores, c.keyValueStores),
           'fermyon:spin/llm': llmImport(runtimeConfig.llmCompute, c.aiModels),
+          'fermyon:spin/postgres': postgresImport(allowed, log, app.#pgPools),
           'fermyon:spin/variables': {
             get: (name: string) => {
               const r = variables.get(c.id, name);
@@ -325,6 +329,7 @@ export class App implements RequestHandler {
 
   async close(): Promise<void> {
     await this.stores.close();
+    await this.#pgPools.close();
     for (const r of this.#runtimes.values()) {
       r.component.dispose();
       for (const s of r.logs) s.end();

@@ -33,6 +33,9 @@ export const ASYNC_IMPORTS = [
   ...['get', 'set', 'delete', 'exists', 'get-keys'].map((f) => `fermyon:spin/key-value#[method]store.${f}`),
   'fermyon:spin/llm#infer',
   'fermyon:spin/llm#generate-embeddings',
+  'fermyon:spin/postgres#[static]connection.open',
+  'fermyon:spin/postgres#[method]connection.query',
+  'fermyon:spin/postgres#[method]connection.execute',
 ];
 
 const EXPORT = 'wasi:http/incoming-handler#handle';

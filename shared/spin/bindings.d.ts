@@ -54,3 +54,56 @@ declare module 'fermyon:spin/llm@2.0.0' {
   export function infer(model: string, prompt: string, params?: InferencingParams): InferencingResult;
   export function generateEmbeddings(model: string, text: string[]): EmbeddingsResult;
 }
+
+declare module 'fermyon:spin/postgres@2.0.0' {
+  export type Error =
+    | { tag: 'connection-failed'; val: string }
+    | { tag: 'bad-parameter'; val: string }
+    | { tag: 'query-failed'; val: string }
+    | { tag: 'value-conversion-failed'; val: string }
+    | { tag: 'other'; val: string };
+  export type ParameterValue =
+    | { tag: 'boolean'; val: boolean }
+    | { tag: 'int8' | 'int16' | 'int32' | 'uint8' | 'uint16' | 'uint32' | 'floating32' | 'floating64'; val: number }
+    | { tag: 'int64' | 'uint64'; val: bigint }
+    | { tag: 'str'; val: string }
+    | { tag: 'binary'; val: Uint8Array }
+    | { tag: 'db-null' };
+  export type DbValue =
+    | { tag: 'boolean'; val: boolean }
+    | { tag: 'int8' | 'int16' | 'int32' | 'uint8' | 'uint16' | 'uint32' | 'floating32' | 'floating64'; val: number }
+    | { tag: 'int64' | 'uint64'; val: bigint }
+    | { tag: 'str'; val: string }
+    | { tag: 'binary'; val: Uint8Array }
+    | { tag: 'db-null' }
+    | { tag: 'unsupported' };
+  export type DbDataType =
+    | 'boolean'
+    | 'int8'
+    | 'int16'
+    | 'int32'
+    | 'int64'
+    | 'uint8'
+    | 'uint16'
+    | 'uint32'
+    | 'uint64'
+    | 'floating32'
+    | 'floating64'
+    | 'str'
+    | 'binary'
+    | 'other';
+  export interface Column {
+    name: string;
+    dataType: DbDataType;
+  }
+  export interface RowSet {
+    columns: Column[];
+    rows: DbValue[][];
+  }
+  export class Connection {
+    private constructor();
+    static open(address: string): Connection;
+    query(statement: string, params: ParameterValue[]): RowSet;
+    execute(statement: string, params: ParameterValue[]): bigint;
+  }
+}

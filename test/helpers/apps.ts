@@ -9,4 +9,5 @@ export const APPS = {
   conformance: join(ROOT, 'test/conformance/spin.toml'),
   probe: join(ROOT, 'test/apps/probe/spin.toml'),
   llm: join(ROOT, 'test/apps/llm/spin.toml'),
+  pg: join(ROOT, 'test/apps/pg/spin.toml'),
 } as const;
