@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyValueStores } from '../host/spin/key-value.ts';
 import { load } from './load.ts';
-import { startChild, type Ctx } from './host.bench.ts';
+import { startFixture, startPlatformOnFixture, type Ctx } from './host.bench.ts';
 
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 
@@ -42,8 +42,7 @@ async function seed(path: string, count: number): Promise<void> {
 export async function run(ctx: Ctx): Promise<{ markdown: string; data: Record<string, unknown> }> {
   const { root, log } = ctx;
   const seconds = ctx.quick ? 2 : 6;
-  const fixture = await startChild(root, ['test/fixtures/llm-fixture.ts', '--port', '0'], /listening on (http:\/\/\S+)/);
-  const modelMap = JSON.stringify({ chat: [{ provider: 'local', model: 'fixture-chat', contextWindow: 8192 }] });
+  const fixture = await startFixture(root);
   const rows: Record<string, unknown>[] = [];
   const md: string[] = ['### Chat latency with 10 and 10,000 registered agents', ''];
   md.push('| agents | chat p50 | chat p95 | list (limit 20) p50 | list p95 | list with skill filter p50 |', '|---|---|---|---|---|---|');
@@ -54,29 +53,7 @@ export async function run(ctx: Ctx): Promise<{ markdown: string; data: Record<st
       await seed(join(dir, 'agents.db'), count);
       const rc = join(dir, 'runtime-config.toml');
       writeFileSync(rc, ['agents', 'memory', 'router'].map((l) => `[key_value_store.${l}]\ntype = "spin"\npath = "${l}.db"\n`).join('\n'));
-      const host = await startChild(
-        root,
-        [
-          'host/bin/edge-agents.ts',
-          'up',
-          '-f',
-          'spin.toml',
-          '--runtime-config-file',
-          rc,
-          '--listen',
-          '127.0.0.1:0',
-          '--state-dir',
-          dir,
-          '--variable',
-          `localai_url=${fixture.url}`,
-          '--variable',
-          `model_map=${modelMap}`,
-          '--variable',
-          'router_cache_ttl_seconds=0',
-          '-q',
-        ],
-        /Serving (http:\/\/\S+)/,
-      );
+      const host = await startPlatformOnFixture(root, fixture.url, { runtimeConfig: rc, stateDir: dir });
       const chat = {
         url: `${host.url}/agents/coder/agent-00000/chat`,
         method: 'POST',

@@ -56,8 +56,14 @@ export function startChild(root: string, args: string[], ready: RegExp): Promise
   });
 }
 
-/** The platform app (`spin.toml`) on the host, in memory (no state dir), with extra `up` arguments. */
-export function startPlatform(root: string, extra: string[] = []): Promise<Child> {
+/** Where a platform run keeps its state: in memory by default, or a runtime config and state directory. */
+export interface PlatformState {
+  runtimeConfig?: string;
+  stateDir?: string;
+}
+
+/** The platform app (`spin.toml`) on the host, with extra `up` arguments. */
+export function startPlatform(root: string, extra: string[] = [], state: PlatformState = {}): Promise<Child> {
   return startChild(
     root,
     [
@@ -66,14 +72,29 @@ export function startPlatform(root: string, extra: string[] = []): Promise<Child
       '-f',
       'spin.toml',
       '--runtime-config-file',
-      'runtime-config.toml',
+      state.runtimeConfig ?? 'runtime-config.toml',
       '--listen',
       '127.0.0.1:0',
       '--state-dir',
-      '',
+      state.stateDir ?? '',
       ...extra,
     ],
     /Serving (http:\/\/\S+)/,
+  );
+}
+
+/** The LLM fixture as a child process. */
+export function startFixture(root: string): Promise<Child> {
+  return startChild(root, ['test/fixtures/llm-fixture.ts', '--port', '0'], /listening on (http:\/\/\S+)/);
+}
+
+/** The platform with the router's `chat` alias on the fixture and the answer cache off (every call reaches it). */
+export function startPlatformOnFixture(root: string, fixtureUrl: string, state: PlatformState = {}): Promise<Child> {
+  const modelMap = JSON.stringify({ chat: [{ provider: 'local', model: 'fixture-chat', contextWindow: 8192 }] });
+  return startPlatform(
+    root,
+    ['--variable', `localai_url=${fixtureUrl}`, '--variable', `model_map=${modelMap}`, '--variable', 'router_cache_ttl_seconds=0', '-q'],
+    state,
   );
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { load } from './load.ts';
-import { startChild, startPlatform, type Ctx } from './host.bench.ts';
+import { startFixture, startPlatformOnFixture, type Ctx } from './host.bench.ts';
 
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 
@@ -18,17 +18,8 @@ export async function run(ctx: Ctx): Promise<{ markdown: string; data: Record<st
   const data: Record<string, unknown> = {};
 
   log('router: starting the LLM fixture and the platform');
-  const fixture = await startChild(root, ['test/fixtures/llm-fixture.ts', '--port', '0'], /listening on (http:\/\/\S+)/);
-  const modelMap = JSON.stringify({ chat: [{ provider: 'local', model: 'fixture-chat', contextWindow: 8192 }] });
-  const host = await startPlatform(root, [
-    '--variable',
-    `localai_url=${fixture.url}`,
-    '--variable',
-    `model_map=${modelMap}`,
-    '--variable',
-    'router_cache_ttl_seconds=0',
-    '-q',
-  ]);
+  const fixture = await startFixture(root);
+  const host = await startPlatformOnFixture(root, fixture.url);
 
   const common = { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' }, expectStatus: 200 };
   const directBody = { ...common, body: BODY.replace('"chat"', '"fixture-chat"') };
