@@ -199,7 +199,7 @@ export class ByteQueue {
   }
 }
 
-export function concat(parts: Uint8Array[], total = parts.reduce((n, p) => n + p.length, 0)): Uint8Array {
+function concat(parts: Uint8Array[], total = parts.reduce((n, p) => n + p.length, 0)): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   const out = new Uint8Array(total);
   let off = 0;
@@ -220,13 +220,6 @@ export class Pollable {
     this.#isReady = isReady;
     this.#wait = wait;
     this.#dispose = dispose;
-  }
-
-  static resolved(): Pollable {
-    return new Pollable(
-      () => true,
-      () => Promise.resolve(),
-    );
   }
 
   ready(): boolean {
