@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,7 @@ export interface BuildTarget {
 export interface BuildResult {
   id: string;
   out: string;
-  status: 'built' | 'cached';
+  status: 'built' | 'cached' | 'failed';
   ms: number;
   bytes: number;
 }
@@ -164,11 +164,20 @@ async function buildOne(
     return { id: target.id, out: target.out, status: 'cached', ms: performance.now() - started, bytes: statSync(target.out).size };
   }
   await mkdir(dirname(target.out), { recursive: true });
-  const bundlePath = join(tmpDir, `${target.id}.js`);
+  // Private temporary names, renamed into place: concurrent builds (two test runs) never see a half-written file.
+  const bundlePath = join(tmpDir, `${target.id}.${process.pid}.js`);
+  const partial = `${target.out}.${process.pid}.partial`;
   await writeFile(bundlePath, source);
   await rm(hashFile, { force: true });
-  await componentize(target, bundlePath);
-  await writeFile(hashFile, hash);
+  try {
+    await componentize({ ...target, out: partial }, bundlePath);
+    await rename(partial, target.out);
+  } finally {
+    await rm(partial, { force: true });
+    await rm(bundlePath, { force: true });
+  }
+  await writeFile(`${hashFile}.${process.pid}`, hash);
+  await rename(`${hashFile}.${process.pid}`, hashFile);
   return { id: target.id, out: target.out, status: 'built', ms: performance.now() - started, bytes: statSync(target.out).size };
 }
 
@@ -198,6 +207,8 @@ export interface BuildOptions {
   only?: string[];
   force?: boolean;
   log?: (line: string) => void;
+  /** Report a component that fails to build through `log` and go on with the others (development only). */
+  keepGoing?: boolean;
 }
 
 /** Builds every (or the named) component of an app; returns what was built or reused. */
@@ -217,9 +228,16 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult[
   await mkdir(tmpDir, { recursive: true });
   const log = options.log ?? (() => {});
   return mapLimit(targets, Math.max(1, availableParallelism()), async (t) => {
-    const r = await buildOne(t, options.force ?? false, toolchain, tmpDir, define);
+    let r: BuildResult;
+    try {
+      r = await buildOne(t, options.force ?? false, toolchain, tmpDir, define);
+    } catch (err) {
+      if (!options.keepGoing) throw err;
+      log(`FAILED ${t.id}: ${err instanceof Error ? err.message : String(err)} (kept going; an older build stays in place)`);
+      return { id: t.id, out: t.out, status: 'failed', ms: 0, bytes: existsSync(t.out) ? statSync(t.out).size : 0 };
+    }
     log(
-      `${r.status === 'built' ? 'built ' : 'cached'} ${t.id.padEnd(18)} ${(r.bytes / 1048576).toFixed(1).padStart(5)} MB  ${(r.ms / 1000).toFixed(1)} s  ${relative(process.cwd(), r.out)}`,
+      `${r.status.padEnd(6)} ${t.id.padEnd(18)} ${(r.bytes / 1048576).toFixed(1).padStart(5)} MB  ${(r.ms / 1000).toFixed(1)} s  ${relative(process.cwd(), r.out)}`,
     );
     return r;
   });
