@@ -23,6 +23,7 @@ import type { RequestContext, RequestHandler } from './server.ts';
 import { KeyValueStores, keyValueImport, type KvStoreConfig } from './spin/key-value.ts';
 import { llmImport } from './spin/llm.ts';
 import { PostgresPools, postgresImport } from './spin/postgres.ts';
+import { embeddedDatabaseFor, type EmbeddedDatabase } from './embedded-postgres.ts';
 import { VariableResolver } from './variables.ts';
 import { httpTypes, outgoingHandler, HttpErrorCodeError, type HostRequest, type HostResponse, type OutboundOptions } from './wasi/http.ts';
 import { ByteQueue, InputStream, IoError, OutputStream, poll, Pollable } from './wasi/io.ts';
@@ -93,6 +94,8 @@ export class App implements RequestHandler {
   readonly variables: VariableResolver;
   /** Postgres pools shared by every component, closed with the app. */
   readonly #pgPools = new PostgresPools();
+  /** The embedded Postgres serving `database_url`, when the app left it empty. */
+  #embeddedDb: EmbeddedDatabase | undefined;
   readonly #runtimes: Map<string, Runtime>;
   readonly #log: (line: string) => void;
   #listenAuthority: string | undefined;
@@ -128,13 +131,19 @@ export class App implements RequestHandler {
     });
     checkStoreLabels(manifest, runtimeConfig);
     const router = new Router(manifest);
-    const variables = new VariableResolver({
+    const resolverOptions = {
       manifest,
       cliVariables: Object.fromEntries(options.variables ?? []),
       providers: runtimeConfig.variablesProviders,
       env: options.processEnv ?? process.env,
-    });
+    };
+    let variables = new VariableResolver(resolverOptions);
     variables.ensureRequiredResolvable();
+    // An app that declares database_url but leaves it empty gets the embedded PGlite (see embedded-postgres.ts).
+    const embeddedDb = await embeddedDatabaseFor(manifest, variables, runtimeConfig.stateDir, log);
+    if (embeddedDb) {
+      variables = new VariableResolver({ ...resolverOptions, cliVariables: { ...resolverOptions.cliVariables, ...embeddedDb.variables } });
+    }
 
     const kvConfigs = new Map<string, KvStoreConfig>();
     for (const [label, c] of Object.entries(runtimeConfig.keyValueStores)) {
@@ -144,6 +153,7 @@ export class App implements RequestHandler {
     const componentIds = Object.keys(manifest.components);
     const cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
     const app = new App({ manifest, runtimeConfig, router, stores, variables, runtimes: new Map(), log });
+    app.#embeddedDb = embeddedDb;
 
     const loaded = await Promise.all(
       Object.values(manifest.components).map(async (c): Promise<Runtime> => {
@@ -223,6 +233,7 @@ export class App implements RequestHandler {
     const summary = runtimeConfigSummary(this.runtimeConfig);
     if (summary) lines.push(summary);
     if (this.runtimeConfig.logDir) lines.push(`Logging component stdio to "${this.runtimeConfig.logDir}/"`);
+    if (this.#embeddedDb) lines.push(this.#embeddedDb.describe());
     const usesDefault = Object.values(this.manifest.components).some((c) => c.keyValueStores.includes('default'));
     if (usesDefault) {
       const d = this.runtimeConfig.keyValueStores.default;
@@ -330,6 +341,7 @@ export class App implements RequestHandler {
   async close(): Promise<void> {
     await this.stores.close();
     await this.#pgPools.close();
+    await this.#embeddedDb?.close();
     for (const r of this.#runtimes.values()) {
       r.component.dispose();
       for (const s of r.logs) s.end();
