@@ -23,6 +23,7 @@ import type { RequestContext, RequestHandler } from './server.ts';
 import { KeyValueStores, keyValueImport, type KvStoreConfig } from './spin/key-value.ts';
 import { llmImport } from './spin/llm.ts';
 import { PostgresPools, postgresImport } from './spin/postgres.ts';
+import { RedisPools, redisImport } from './spin/redis.ts';
 import { embeddedDatabaseFor, type EmbeddedDatabase } from './embedded-postgres.ts';
 import { VariableResolver } from './variables.ts';
 import { httpTypes, outgoingHandler, HttpErrorCodeError, type HostRequest, type HostResponse, type OutboundOptions } from './wasi/http.ts';
@@ -94,6 +95,8 @@ export class App implements RequestHandler {
   readonly variables: VariableResolver;
   /** Postgres pools shared by every component, closed with the app. */
   readonly #pgPools = new PostgresPools();
+  /** Redis connection pools shared by every component, closed with the app. */
+  readonly #redisPools = new RedisPools();
   /** The embedded Postgres serving `database_url`, when the app left it empty. */
   #embeddedDb: EmbeddedDatabase | undefined;
   readonly #runtimes: Map<string, Runtime>;
@@ -193,6 +196,7 @@ export class App implements RequestHandler {
           'fermyon:spin/key-value': keyValueImport(stores, c.keyValueStores),
           'fermyon:spin/llm': llmImport(runtimeConfig.llmCompute, c.aiModels),
           'fermyon:spin/postgres': postgresImport(allowed, log, app.#pgPools),
+          'fermyon:spin/redis': redisImport(allowed, log, app.#redisPools),
           'fermyon:spin/variables': {
             get: (name: string) => {
               const r = variables.get(c.id, name);
@@ -341,6 +345,7 @@ export class App implements RequestHandler {
   async close(): Promise<void> {
     await this.stores.close();
     await this.#pgPools.close();
+    this.#redisPools.close();
     await this.#embeddedDb?.close();
     for (const r of this.#runtimes.values()) {
       r.component.dispose();

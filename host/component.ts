@@ -36,6 +36,8 @@ export const ASYNC_IMPORTS = [
   'fermyon:spin/postgres#[static]connection.open',
   'fermyon:spin/postgres#[method]connection.query',
   'fermyon:spin/postgres#[method]connection.execute',
+  'fermyon:spin/redis#[static]connection.open',
+  ...['publish', 'get', 'set', 'incr', 'del', 'sadd', 'smembers', 'srem', 'execute'].map((f) => `fermyon:spin/redis#[method]connection.${f}`),
 ];
 
 const EXPORT = 'wasi:http/incoming-handler#handle';

@@ -107,3 +107,24 @@ declare module 'fermyon:spin/postgres@2.0.0' {
     execute(statement: string, params: ParameterValue[]): bigint;
   }
 }
+
+declare module 'fermyon:spin/redis@2.0.0' {
+  export type Error = { tag: 'invalid-address' } | { tag: 'too-many-connections' } | { tag: 'type-error' } | { tag: 'other'; val: string };
+  export type RedisParameter = { tag: 'int64'; val: bigint } | { tag: 'binary'; val: Uint8Array };
+  export type RedisResult =
+    { tag: 'nil' } | { tag: 'status'; val: string } | { tag: 'int64'; val: bigint } | { tag: 'binary'; val: Uint8Array };
+  /** Throws `ComponentError` whose `payload` is an {@link Error}. */
+  export class Connection {
+    private constructor();
+    static open(address: string): Connection;
+    publish(channel: string, payload: Uint8Array): void;
+    get(key: string): Uint8Array | undefined;
+    set(key: string, value: Uint8Array): void;
+    incr(key: string): bigint;
+    del(keys: string[]): number;
+    sadd(key: string, values: string[]): number;
+    smembers(key: string): string[];
+    srem(key: string, values: string[]): number;
+    execute(command: string, args: RedisParameter[]): RedisResult[];
+  }
+}

@@ -10,4 +10,5 @@ export const APPS = {
   probe: join(ROOT, 'test/apps/probe/spin.toml'),
   llm: join(ROOT, 'test/apps/llm/spin.toml'),
   pg: join(ROOT, 'test/apps/pg/spin.toml'),
+  redis: join(ROOT, 'test/apps/redis/spin.toml'),
 } as const;
