@@ -195,7 +195,8 @@ export class App implements RequestHandler {
           ...cliImports({ stdout: sink('stdout'), stderr: sink('stderr') }, env),
           'fermyon:spin/key-value': keyValueImport(stores, c.keyValueStores),
           'fermyon:spin/llm': llmImport(runtimeConfig.llmCompute, c.aiModels),
-          'fermyon:spin/postgres': postgresImport(allowed, log, app.#pgPools),
+          'fermyon:spin/postgres': postgresImport(allowed, log, app.#pgPools, 2),
+          'spin:postgres/postgres': postgresImport(allowed, log, app.#pgPools, 3),
           'fermyon:spin/redis': redisImport(allowed, log, app.#redisPools),
           'fermyon:spin/variables': {
             get: (name: string) => {

@@ -36,8 +36,13 @@ export const ASYNC_IMPORTS = [
   'fermyon:spin/postgres#[static]connection.open',
   'fermyon:spin/postgres#[method]connection.query',
   'fermyon:spin/postgres#[method]connection.execute',
+  'spin:postgres/postgres#[static]connection.open',
+  'spin:postgres/postgres#[method]connection.query',
+  'spin:postgres/postgres#[method]connection.execute',
   'fermyon:spin/redis#[static]connection.open',
-  ...['publish', 'get', 'set', 'incr', 'del', 'sadd', 'smembers', 'srem', 'execute'].map((f) => `fermyon:spin/redis#[method]connection.${f}`),
+  ...['publish', 'get', 'set', 'incr', 'del', 'sadd', 'smembers', 'srem', 'execute'].map(
+    (f) => `fermyon:spin/redis#[method]connection.${f}`,
+  ),
 ];
 
 const EXPORT = 'wasi:http/incoming-handler#handle';

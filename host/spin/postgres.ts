@@ -27,8 +27,19 @@ export type PgError =
   | { tag: 'value-conversion-failed'; val: string }
   | { tag: 'other'; val: string };
 
-/** `parameter-value`. */
+/** `spin:postgres@3.0.0`'s date and time values: `(year, month, day)`, `(hour, minute, second, nanosecond)`, both. */
+type DateTuple = [number, number, number];
+type TimeTuple = [number, number, number, number];
+type DatetimeTuple = [number, number, number, number, number, number, number];
+type DateTimeValue =
+  | { tag: 'date'; val: DateTuple }
+  | { tag: 'time'; val: TimeTuple }
+  | { tag: 'datetime'; val: DatetimeTuple }
+  | { tag: 'timestamp'; val: bigint };
+
+/** `parameter-value` (2.0.0), plus the date and time cases of 3.0.0. */
 export type ParameterValue =
+  | DateTimeValue
   | { tag: 'boolean'; val: boolean }
   | { tag: 'int8' | 'int16' | 'int32' | 'uint8' | 'uint16' | 'uint32' | 'floating32' | 'floating64'; val: number }
   | { tag: 'int64' | 'uint64'; val: bigint }
@@ -36,8 +47,9 @@ export type ParameterValue =
   | { tag: 'binary'; val: Uint8Array }
   | { tag: 'db-null' };
 
-/** `db-value`. */
+/** `db-value` (2.0.0), plus the date and time cases of 3.0.0. */
 export type DbValue =
+  | DateTimeValue
   | { tag: 'boolean'; val: boolean }
   | { tag: 'int16' | 'int32' | 'floating32' | 'floating64'; val: number }
   | { tag: 'int64'; val: bigint }
@@ -47,7 +59,11 @@ export type DbValue =
   | { tag: 'unsupported' };
 
 /** `db-data-type` (a WIT enum, which jco represents as its case name). */
-export type DbDataType = 'boolean' | 'int16' | 'int32' | 'int64' | 'floating32' | 'floating64' | 'str' | 'binary' | 'other';
+export type DbDataType =
+  'boolean' | 'int16' | 'int32' | 'int64' | 'floating32' | 'floating64' | 'str' | 'binary' | 'date' | 'time' | 'datetime' | 'other';
+
+/** Which interface a connection serves: `fermyon:spin/postgres@2.0.0` or `spin:postgres/postgres@3.0.0`. */
+export type PostgresVersion = 2 | 3;
 
 /** `row-set`. */
 export interface RowSet {
@@ -81,6 +97,14 @@ const TYPES: ReadonlyMap<number, DbDataType> = new Map([
   [17, 'binary'],
   // text, varchar, bpchar, name, json, jsonb, uuid, date, time, timestamp, timestamptz, numeric, char
   ...[25, 1043, 1042, 19, 114, 3802, 2950, 1082, 1083, 1114, 1184, 1700, 18].map((oid): [number, DbDataType] => [oid, 'str']),
+]);
+
+/** What 3.0.0 reports instead of `str` for date and time columns (`timestamptz` is converted to UTC). */
+const TYPES_V3: ReadonlyMap<number, DbDataType> = new Map([
+  [1082, 'date'],
+  [1083, 'time'],
+  [1114, 'datetime'],
+  [1184, 'datetime'],
 ]);
 
 /** Keeps every value as the server's text; {@link toDbValue} converts by OID. */
@@ -138,7 +162,13 @@ export interface PgConnection {
  * @param log where denials are reported, as Spin prints them
  * @param pools the app's pools; closing them is the caller's job
  */
-export function postgresImport(allowed: AllowedHosts, log: (line: string) => void, pools: PostgresPools): PostgresImport {
+export function postgresImport(
+  allowed: AllowedHosts,
+  log: (line: string) => void,
+  pools: PostgresPools,
+  version: PostgresVersion = 2,
+): PostgresImport {
+  const typeOf = (oid: number): DbDataType => (version === 3 ? TYPES_V3.get(oid) : undefined) ?? TYPES.get(oid) ?? 'other';
   class Connection implements PgConnection {
     readonly #pool: pg.Pool;
 
@@ -170,7 +200,7 @@ export function postgresImport(allowed: AllowedHosts, log: (line: string) => voi
 
     async query(statement: string, params: ParameterValue[]): Promise<RowSet> {
       const result = await this.#run(statement, params);
-      const types = result.fields.map((f) => TYPES.get(f.dataTypeID) ?? 'other');
+      const types = result.fields.map((f) => typeOf(f.dataTypeID));
       return {
         columns: result.fields.map((f, i) => ({ name: f.name, dataType: types[i]! })),
         rows: (result.rows as unknown as (string | null)[][]).map((row) => row.map((v, i) => toDbValue(v, types[i]!))),
@@ -217,6 +247,18 @@ function toJs(p: ParameterValue): unknown {
     case 'floating32':
     case 'floating64':
       return p.val;
+    case 'date':
+      return formatDate(p.val[0], p.val[1], p.val[2]);
+    case 'time':
+      return formatTime(...p.val);
+    case 'datetime':
+      return `${formatDate(p.val[0], p.val[1], p.val[2])} ${formatTime(p.val[3], p.val[4], p.val[5], p.val[6])}`;
+    case 'timestamp': {
+      const ms = Number(p.val) * 1000;
+      if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15)
+        throw { tag: 'bad-parameter', val: `timestamp ${p.val} is out of range` } satisfies PgError;
+      return new Date(ms).toISOString();
+    }
     default:
       throw { tag: 'bad-parameter', val: `unsupported parameter type '${(p as { tag: string }).tag}'` } satisfies PgError;
   }
@@ -238,9 +280,64 @@ function toDbValue(text: string | null, type: DbDataType): DbValue {
     case 'binary':
       // bytea's text output is `\x` followed by hex (the default `bytea_output`).
       return text.startsWith('\\x') ? { tag: 'binary', val: new Uint8Array(Buffer.from(text.slice(2), 'hex')) } : { tag: 'unsupported' };
+    case 'date': {
+      const d = parseDate(text);
+      return d ? { tag: 'date', val: d } : { tag: 'unsupported' };
+    }
+    case 'time': {
+      const t = parseTime(text);
+      return t ? { tag: 'time', val: t } : { tag: 'unsupported' };
+    }
+    case 'datetime': {
+      const dt = parseDatetime(text);
+      return dt ? { tag: 'datetime', val: dt } : { tag: 'unsupported' };
+    }
     default:
       return { tag: 'str', val: text };
   }
+}
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/** ISO date; years before 1 are written the way Postgres reads them (`0044-03-15 BC` for year -43). */
+function formatDate(year: number, month: number, day: number): string {
+  return year >= 1 ? `${pad(year, 4)}-${pad(month)}-${pad(day)}` : `${pad(1 - year, 4)}-${pad(month)}-${pad(day)} BC`;
+}
+
+/** Postgres keeps microseconds, so nanoseconds are truncated to them. */
+function formatTime(hour: number, minute: number, second: number, nanosecond: number): string {
+  return `${pad(hour)}:${pad(minute)}:${pad(second)}.${pad(Math.floor(nanosecond / 1000), 6)}`;
+}
+
+/** `YYYY-MM-DD[ BC]` (the ISO `DateStyle` every server uses by default). */
+function parseDate(text: string): DateTuple | undefined {
+  const m = /^(\d{4,})-(\d{2})-(\d{2})( BC)?$/.exec(text);
+  if (!m) return undefined; // infinity, -infinity
+  const year = Number(m[1]);
+  return [m[4] ? 1 - year : year, Number(m[2]), Number(m[3])];
+}
+
+/** `HH:MM:SS[.ffffff]`. */
+function parseTime(text: string): TimeTuple | undefined {
+  const m = /^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/.exec(text);
+  if (!m) return undefined;
+  return [Number(m[1]), Number(m[2]), Number(m[3]), Number((m[4] ?? '').padEnd(6, '0')) * 1000];
+}
+
+/** `YYYY-MM-DD HH:MM:SS[.ffffff][±HH[:MM[:SS]]][ BC]`; a zone offset (timestamptz) is converted to UTC. */
+function parseDatetime(text: string): DatetimeTuple | undefined {
+  const m = /^(\d{4,})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:([+-])(\d{2})(?::(\d{2}))?(?::(\d{2}))?)?( BC)?$/.exec(
+    text,
+  );
+  if (!m) return undefined;
+  const year = m[12] ? 1 - Number(m[1]) : Number(m[1]);
+  const micros = Number((m[7] ?? '').padEnd(6, '0'));
+  if (!m[8]) return [year, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), micros * 1000];
+  const offset = (m[8] === '-' ? -1 : 1) * (Number(m[9]) * 3600 + Number(m[10] ?? 0) * 60 + Number(m[11] ?? 0));
+  const d = new Date(0);
+  d.setUTCFullYear(year, Number(m[2]) - 1, Number(m[3]));
+  d.setUTCHours(Number(m[4]), Number(m[5]), Number(m[6]) - offset, 0);
+  return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), micros * 1000];
 }
 
 /**

@@ -154,7 +154,7 @@ export function decodeReply(buf: Buffer, offset = 0): { reply: Reply; next: numb
 /** One RESP2 connection; commands are answered in order. */
 class RespConnection {
   readonly #socket: Socket;
-  #buffer = Buffer.alloc(0);
+  #buffer: Buffer = Buffer.alloc(0);
   readonly #waiting: { resolve(r: Reply): void; reject(e: Error): void }[] = [];
   #failed: Error | undefined;
   idleTimer: NodeJS.Timeout | undefined;

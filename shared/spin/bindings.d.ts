@@ -128,3 +128,60 @@ declare module 'fermyon:spin/redis@2.0.0' {
     execute(command: string, args: RedisParameter[]): RedisResult[];
   }
 }
+
+declare module 'spin:postgres/postgres@3.0.0' {
+  export type Error =
+    | { tag: 'connection-failed'; val: string }
+    | { tag: 'bad-parameter'; val: string }
+    | { tag: 'query-failed'; val: string }
+    | { tag: 'value-conversion-failed'; val: string }
+    | { tag: 'other'; val: string };
+  type DateTime =
+    | { tag: 'date'; val: [number, number, number] }
+    | { tag: 'time'; val: [number, number, number, number] }
+    | { tag: 'datetime'; val: [number, number, number, number, number, number, number] }
+    | { tag: 'timestamp'; val: bigint };
+  export type ParameterValue =
+    | DateTime
+    | { tag: 'boolean'; val: boolean }
+    | { tag: 'int8' | 'int16' | 'int32' | 'floating32' | 'floating64'; val: number }
+    | { tag: 'int64'; val: bigint }
+    | { tag: 'str'; val: string }
+    | { tag: 'binary'; val: Uint8Array }
+    | { tag: 'db-null' };
+  export type DbValue =
+    | DateTime
+    | { tag: 'boolean'; val: boolean }
+    | { tag: 'int8' | 'int16' | 'int32' | 'floating32' | 'floating64'; val: number }
+    | { tag: 'int64'; val: bigint }
+    | { tag: 'str'; val: string }
+    | { tag: 'binary'; val: Uint8Array }
+    | { tag: 'db-null' }
+    | { tag: 'unsupported' };
+  export type DbDataType =
+    | 'boolean'
+    | 'int8'
+    | 'int16'
+    | 'int32'
+    | 'int64'
+    | 'floating32'
+    | 'floating64'
+    | 'str'
+    | 'binary'
+    | 'date'
+    | 'time'
+    | 'datetime'
+    | 'timestamp'
+    | 'other';
+  export interface RowSet {
+    columns: { name: string; dataType: DbDataType }[];
+    rows: DbValue[][];
+  }
+  /** Throws `ComponentError` whose `payload` is an {@link Error}. */
+  export class Connection {
+    private constructor();
+    static open(address: string): Connection;
+    query(statement: string, params: ParameterValue[]): RowSet;
+    execute(statement: string, params: ParameterValue[]): bigint;
+  }
+}

@@ -256,3 +256,59 @@ describe('parseAddress', () => {
     expect(() => parseAddress('not an address')).toThrow(/neither/);
   });
 });
+
+describe('spin:postgres/postgres@3.0.0', () => {
+  const pg3 = async (statement: string, params: Param[] = []) => {
+    const r = await fetch(new URL('/pg3', app.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ address: embedded.url, statement, params }),
+    });
+    const text = await r.text();
+    return { status: r.status, text, json: () => JSON.parse(text) as { columns: { name: string; dataType: string }[]; rows: unknown[][] } };
+  };
+
+  it('round-trips dates, times and datetimes as tuples and reports their column types', async () => {
+    const r = await pg3('SELECT $1::date AS d, $2::time AS t, $3::timestamp AS dt, $4::timestamptz AS ts, $5::int8 AS n, $6::text AS s', [
+      { tag: 'date', val: [2024, 2, 29] },
+      { tag: 'time', val: [23, 59, 58, 123456000] },
+      { tag: 'datetime', val: [1999, 12, 31, 23, 59, 59, 500000000] },
+      { tag: 'timestamp', val: '1700000000' },
+      { tag: 'int64', val: '9007199254740993' },
+      { tag: 'str', val: 'ü' },
+    ]);
+    expect(r.status, r.text).toBe(200);
+    const { columns, rows } = r.json();
+    expect(columns.map((c) => c.dataType)).toEqual(['date', 'time', 'datetime', 'datetime', 'int64', 'str']);
+    expect(rows[0]).toEqual([
+      { tag: 'date', val: [2024, 2, 29] },
+      { tag: 'time', val: [23, 59, 58, 123456000] },
+      { tag: 'datetime', val: [1999, 12, 31, 23, 59, 59, 500000000] },
+      // 1700000000 s after the epoch, in UTC whatever the session's time zone
+      { tag: 'datetime', val: [2023, 11, 14, 22, 13, 20, 0] },
+      { tag: 'int64', val: '9007199254740993' },
+      { tag: 'str', val: 'ü' },
+    ]);
+  });
+
+  it('converts timestamptz to UTC and keeps BC dates', async () => {
+    const r = await pg3("SELECT '2020-05-26 13:30:25.5-04'::timestamptz AS a, '0044-03-15 BC'::date AS b, 'infinity'::date AS c");
+    expect(r.status, r.text).toBe(200);
+    expect(r.json().rows[0]).toEqual([
+      { tag: 'datetime', val: [2020, 5, 26, 17, 30, 25, 500000000] },
+      { tag: 'date', val: [-43, 3, 15] },
+      { tag: 'unsupported' },
+    ]);
+  });
+
+  it('gives the same errors and denials as 2.0.0', async () => {
+    const bad = await pg3('SELEC 1');
+    expect(bad.status).toBe(500);
+    expect(bad.text).toMatch(/^Error::QueryFailed\(".*syntax error/);
+    const denied = await fetch(new URL('/pg3', app.url), {
+      method: 'POST',
+      body: JSON.stringify({ address: 'postgres://postgres@127.0.0.2:5432/x', statement: 'SELECT 1', params: [] }),
+    });
+    expect(await denied.text()).toBe('Error::ConnectionFailed("address postgres://127.0.0.2:5432 is not permitted")');
+  });
+});
