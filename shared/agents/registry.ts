@@ -177,6 +177,7 @@ export class AgentRegistry {
       tools: input.tools,
       budget: input.budget,
       peers: input.peers,
+      knowledge: input.knowledge,
       createdAt: now,
       updatedAt: now,
     });
@@ -246,19 +247,21 @@ export class AgentRegistry {
 
   /**
    * Merges a patch into the agent and bumps `updatedAt`; undefined when the agent does not exist. `name` and
-   * `kind` cannot change (400 `invalid_request`); `budget: null` and `peers: null` remove those fields.
+   * `kind` cannot change (400 `invalid_request`); `budget`, `peers` and `knowledge` set to null remove those fields.
    */
   patch(kind: string, name: string, patch: PatchAgent): Agent | undefined {
     const immutable = immutableFieldIssues(patch, { kind, name });
     if (immutable.length > 0) throw invalidRequest(immutable, 'patch');
     const current = this.get(kind, name);
     if (!current) return undefined;
-    const { budget, peers, name: _name, kind: _kind, ...fields } = patch;
+    const { budget, peers, knowledge, name: _name, kind: _kind, ...fields } = patch;
     const merged: Record<string, unknown> = { ...current, ...stripUndefined(fields) };
     if (budget === null) delete merged.budget;
     else if (budget !== undefined) merged.budget = budget;
     if (peers === null) delete merged.peers;
     else if (peers !== undefined) merged.peers = peers;
+    if (knowledge === null) delete merged.knowledge;
+    else if (knowledge !== undefined) merged.knowledge = knowledge;
     // Never before createdAt, even if the clock stepped back.
     const now = this.#now().toISOString();
     merged.updatedAt = now > current.createdAt ? now : current.createdAt;

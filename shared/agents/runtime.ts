@@ -15,11 +15,12 @@
 import { HttpError } from '../http/errors.ts';
 import { approxTokenCount } from '../llm/offline.ts';
 import { parseSSE } from '../protocol/openai.ts';
-import type { Agent, Tool } from '../protocol/agents.ts';
+import { TOOLS, type Agent, type Tool } from '../protocol/agents.ts';
 import type { KvLike } from './registry.ts';
+import { formatHits, offeredTools as offeredToolsFor, runTool, searchKnowledge, TOOL_DEFINITIONS, type ToolServices } from './tools.ts';
 
-/** Tools this runtime can execute itself; the others need components that do not exist yet. */
-export const RUNNABLE_TOOLS: readonly Tool[] = ['remember', 'recall'];
+/** Every tool has a runner; whether an agent is offered one depends on its component's services (see tools.ts). */
+export const RUNNABLE_TOOLS: readonly Tool[] = TOOLS;
 
 /** At most this many model calls that return tool calls, per message. */
 export const MAX_TOOL_ROUNDS = 5;
@@ -52,6 +53,8 @@ export interface ChatReply {
   toolCalls: ToolCallRecord[];
   usage: { promptTokens: number; completionTokens: number };
   model: string;
+  /** The passages retrieved into the prompt from the agent's knowledge, when there were any. */
+  knowledge?: { source: string; score: number }[];
 }
 
 /** Server-sent events of a streamed chat. */
@@ -67,35 +70,20 @@ export interface RuntimeDeps {
   routerUrl: () => string;
   /** The caller's Authorization header, forwarded to the router (its keys are the platform's keys). */
   authorization?: string | undefined;
+  /** The services this component reaches (knowledge, sandbox, other agents); absent ones disable their tools. */
+  services?: ToolServices;
+  /** `ask_agent` hops that led to this message (0 when a person sent it). */
+  hops?: number;
   log: (line: string) => void;
 }
 
 type Message = { role: 'system' | 'user' | 'assistant' | 'tool'; content: string | null; tool_calls?: unknown[]; tool_call_id?: string };
 
-const TOOL_DEFINITIONS: Record<string, { description: string; parameters: Record<string, unknown> }> = {
-  remember: {
-    description: 'Store a fact under a short key, to recall it in later conversations.',
-    parameters: {
-      type: 'object',
-      properties: { key: { type: 'string', description: 'a short name, e.g. favourite_colour' }, value: { type: 'string' } },
-      required: ['key', 'value'],
-    },
-  },
-  recall: {
-    description: 'Recall a fact stored earlier with remember.',
-    parameters: { type: 'object', properties: { key: { type: 'string' } }, required: ['key'] },
-  },
-};
-
-const FACT_KEY = /^[A-Za-z0-9._-]{1,128}$/;
-
 export function conversationTurnsPrefix(kind: string, name: string, conversationId: string): string {
   return `conv/${kind}/${name}/${conversationId}/t/`;
 }
 
-export function factKey(kind: string, name: string, key: string): string {
-  return `fact/${kind}/${name}/${key}`;
-}
+export { factKey } from './tools.ts';
 
 function arrival(): string {
   const rand = crypto.getRandomValues(new Uint32Array(1))[0]!.toString(16).padStart(8, '0');
@@ -157,29 +145,9 @@ export function boundedHistory(turns: Turn[], budget = HISTORY_TOKEN_BUDGET): { 
   return { summary: [header, ...lines].join('\n'), recent: turns.slice(start) };
 }
 
-/** The tools an agent is offered: those in its record that this runtime can run. */
-export function offeredTools(agent: Agent): Tool[] {
-  return agent.tools.filter((t) => RUNNABLE_TOOLS.includes(t));
-}
-
-function runTool(deps: RuntimeDeps, agent: Agent, name: string, args: string): string {
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(args || '{}') as Record<string, unknown>;
-  } catch {
-    return `error: the arguments are not JSON: ${args.slice(0, 200)}`;
-  }
-  const key = typeof parsed.key === 'string' ? parsed.key : '';
-  if (!FACT_KEY.test(key)) return 'error: key must be 1-128 characters of [A-Za-z0-9._-]';
-  const memory = deps.memory();
-  if (name === 'remember') {
-    const value = typeof parsed.value === 'string' ? parsed.value : JSON.stringify(parsed.value ?? null);
-    if (value.length > 8192) return 'error: value longer than 8192 characters';
-    memory.set(factKey(agent.kind, agent.name, key), value);
-    return `remembered ${key}`;
-  }
-  const stored = memory.get(factKey(agent.kind, agent.name, key));
-  return stored === undefined ? `nothing remembered for ${key}` : new TextDecoder().decode(stored);
+/** The tools an agent is offered: those in its record that its component can run. */
+export function offeredTools(agent: Agent, services: ToolServices = {}): Tool[] {
+  return offeredToolsFor(agent, services);
 }
 
 interface ModelTurn {
@@ -293,8 +261,27 @@ export async function chat(
   const history = boundedHistory(readTurns(memory, agent.kind, agent.name, conversationId));
   memory.set(`${key}/0`, JSON.stringify({ role: 'user', content: input.message, at: new Date().toISOString() } satisfies Turn));
 
-  const tools = offeredTools(agent);
+  const services = deps.services ?? {};
+  const tools = offeredTools(agent, services);
+  const toolContext = { agent, memory: deps.memory, services, authorization: deps.authorization, hops: deps.hops ?? 0, log: deps.log };
   const messages: Message[] = [{ role: 'system', content: agent.instructions || defaults.instructions }];
+  // Retrieval: the best passages of the agent's collections for this message go into the prompt. A knowledge
+  // service that fails costs the answer its context, not the answer.
+  let knowledge: ChatReply['knowledge'];
+  if (agent.knowledge?.autoRetrieve && services.ragUrl?.()) {
+    try {
+      const hits = await searchKnowledge(toolContext, input.message, undefined, agent.knowledge.topK);
+      if (hits.length > 0) {
+        knowledge = hits.map((h) => ({ source: h.source ?? h.documentId, score: h.score }));
+        messages.push({
+          role: 'system',
+          content: `Passages from the knowledge base that may help (cite them by source):\n\n${formatHits(hits)}`,
+        });
+      }
+    } catch (err) {
+      deps.log(`agent ${agent.kind}/${agent.name}: knowledge retrieval failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   if (history.summary) messages.push({ role: 'system', content: history.summary });
   for (const t of history.recent) messages.push({ role: t.role, content: t.content });
   messages.push({ role: 'user', content: input.message });
@@ -336,7 +323,7 @@ export async function chat(
         deps.log(`agent ${agent.kind}/${agent.name}: refused a call to tool '${call.name}' (offered: ${tools.join(', ') || 'none'})`);
         record = { ...call, result: `refused: the tool '${call.name}' is not available to this agent`, refused: true };
       } else {
-        record = { ...call, result: runTool(deps, agent, call.name, call.arguments) };
+        record = { ...call, result: await runTool(toolContext, call.name as Tool, call.arguments) };
       }
       toolCalls.push(record);
       emit?.({
@@ -347,7 +334,7 @@ export async function chat(
     }
   }
 
-  const result: ChatReply = { conversationId, reply, toolCalls, usage, model };
+  const result: ChatReply = { conversationId, reply, toolCalls, usage, model, ...(knowledge ? { knowledge } : {}) };
   memory.set(`${key}/1`, JSON.stringify({ role: 'assistant', content: reply, toolCalls, at: new Date().toISOString() } satisfies Turn));
   emit?.({ event: 'done', data: result });
   return result;

@@ -32,6 +32,7 @@ export const LIMITS = {
   tags: 32,
   examples: 16,
   peers: 32,
+  collections: 8,
   shortText: 128,
   url: 2048,
 } as const;
@@ -163,6 +164,20 @@ const PeersSchema = z
     });
   });
 
+/**
+ * The knowledge collections an agent draws on: `search_knowledge` searches them, and unless `autoRetrieve` is off the
+ * runtime adds the `topK` best passages for each message to the prompt.
+ */
+export const AgentKnowledgeSchema = z.strictObject({
+  collections: z
+    .array(slug('collection'))
+    .min(1, { error: 'knowledge.collections must name at least one collection' })
+    .max(LIMITS.collections, { error: `an agent searches at most ${LIMITS.collections} collections` }),
+  autoRetrieve: z.boolean().default(true),
+  topK: z.number().int().min(1).max(10).default(3),
+});
+export type AgentKnowledge = z.output<typeof AgentKnowledgeSchema>;
+
 /** Where an agent is served once the agent runtime exists. */
 export function agentUrl(kind: string, name: string): string {
   return `/agents/${kind}/${name}`;
@@ -184,6 +199,7 @@ export const AgentSchema = z
     tools: ToolsSchema,
     budget: AgentBudgetSchema.optional(),
     peers: PeersSchema.optional(),
+    knowledge: AgentKnowledgeSchema.optional(),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
@@ -204,6 +220,7 @@ export const CreateAgentSchema = z.strictObject({
   tools: ToolsSchema.default([]),
   budget: AgentBudgetSchema.optional(),
   peers: PeersSchema.optional(),
+  knowledge: AgentKnowledgeSchema.optional(),
 });
 export type CreateAgentInput = z.input<typeof CreateAgentSchema>;
 export type CreateAgent = z.output<typeof CreateAgentSchema>;
@@ -224,6 +241,7 @@ export const PatchAgentSchema = z.strictObject({
   tools: ToolsSchema.optional(),
   budget: AgentBudgetSchema.nullable().optional(),
   peers: PeersSchema.nullable().optional(),
+  knowledge: AgentKnowledgeSchema.nullable().optional(),
 });
 export type PatchAgent = z.output<typeof PatchAgentSchema>;
 

@@ -211,10 +211,10 @@ function guestLogs(component: string): string {
 }
 
 // Three agents, one per kind. `ada` may remember and recall; `rhea` may only recall (and is granted
-// `execute_code`, which no agent component can run yet); `rex` has no tools at all.
+// `search_knowledge`, which needs knowledge collections she does not have); `rex` has no tools at all.
 const AGENTS = [
   { name: 'ada', kind: 'coder', instructions: 'You write small, tested changes.', tools: ['remember', 'recall'] },
-  { name: 'rhea', kind: 'researcher', description: 'Finds sources.', tools: ['recall', 'execute_code'] },
+  { name: 'rhea', kind: 'researcher', description: 'Finds sources.', tools: ['recall', 'search_knowledge'] },
   { name: 'rex', kind: 'reviewer', model: 'chat', instructions: 'Review strictly.' },
 ] as const;
 
@@ -396,11 +396,11 @@ describe('agent runtime', () => {
   });
 
   it('refuses a tool the agent was not given: not offered, not run, reported and logged', async () => {
-    // rhea's record grants recall and execute_code; only recall is runnable, so only recall is offered.
+    // rhea's record grants recall and search_knowledge; she has no collections to search, so only recall is offered.
     fixture.enqueue({
       toolCalls: [
         { id: 'call_bad', name: 'remember', arguments: { key: 'secret', value: 'should not be stored' } },
-        { id: 'call_exec', name: 'execute_code', arguments: { code: 'console.log(1)' } },
+        { id: 'call_search', name: 'search_knowledge', arguments: { query: 'secrets' } },
         { id: 'call_unknown', name: 'format_disk', arguments: {} },
       ],
     });
@@ -410,7 +410,7 @@ describe('agent runtime', () => {
     expect(r.body.reply).toBe(`Fixture answer to: ${message}`);
     expect(r.body.toolCalls.map((t) => [t.id, t.name, t.refused])).toEqual([
       ['call_bad', 'remember', true],
-      ['call_exec', 'execute_code', true],
+      ['call_search', 'search_knowledge', true],
       ['call_unknown', 'format_disk', true],
     ]);
     for (const t of r.body.toolCalls) expect(t.result, t.name).toMatch(/refused/i);
@@ -422,7 +422,7 @@ describe('agent runtime', () => {
     expect(upstream).toHaveLength(2);
     expect(toolNames(upstream[0]!)).toEqual(['recall']);
     // The model is told, so it can answer without the tool.
-    for (const id of ['call_bad', 'call_exec', 'call_unknown']) {
+    for (const id of ['call_bad', 'call_search', 'call_unknown']) {
       const m = upstream[1]!.messages.find((x) => x.role === 'tool' && x.tool_call_id === id);
       expect(m?.content, id).toMatch(/refused/i);
     }
