@@ -59,7 +59,8 @@ export const TOOL_DEFINITIONS: Record<Tool, { description: string; parameters: R
     parameters: { type: 'object', properties: { key: { type: 'string' } }, required: ['key'] },
   },
   search_knowledge: {
-    description: "Search this agent's knowledge collections (documents and notes) and return the most relevant passages with their sources.",
+    description:
+      "Search this agent's knowledge collections (documents and notes) and return the most relevant passages with their sources.",
     parameters: {
       type: 'object',
       properties: {
@@ -71,7 +72,8 @@ export const TOOL_DEFINITIONS: Record<Tool, { description: string; parameters: R
     },
   },
   execute_code: {
-    description: 'Run a JavaScript or TypeScript snippet in an isolated sandbox (no network, no storage) and return its console output and result.',
+    description:
+      'Run a JavaScript or TypeScript snippet in an isolated sandbox (no network, no storage) and return its console output and result.',
     parameters: {
       type: 'object',
       properties: {
@@ -163,7 +165,11 @@ export async function searchKnowledge(ctx: ToolContext, query: string, collectio
   const targets = collection !== undefined ? [collection] : collections;
   const results = await Promise.all(
     targets.map(async (c) => {
-      const json = (await postJson(`${base}/api/v1/knowledge/collections/${encodeURIComponent(c)}/search`, { query, mode: 'hybrid', topK }, jsonHeaders(ctx))) as {
+      const json = (await postJson(
+        `${base}/api/v1/knowledge/collections/${encodeURIComponent(c)}/search`,
+        { query, mode: 'hybrid', topK },
+        jsonHeaders(ctx),
+      )) as {
         results?: SearchHit[];
       };
       return (json.results ?? []).map((r) => ({ ...r, source: r.source ?? `${c}/${r.documentId}` }));
@@ -246,7 +252,9 @@ export async function runTool(ctx: ToolContext, name: Tool, rawArgs: string): Pr
           error?: unknown;
           durationMs?: number;
         };
-        return cap(JSON.stringify({ stdout: out.stdout ?? '', result: out.result ?? null, error: out.error ?? null, durationMs: out.durationMs }));
+        return cap(
+          JSON.stringify({ stdout: out.stdout ?? '', result: out.result ?? null, error: out.error ?? null, durationMs: out.durationMs }),
+        );
       }
       case 'ask_agent': {
         const target = str(args, 'agent', 200);
@@ -263,7 +271,11 @@ export async function runTool(ctx: ToolContext, name: Tool, rawArgs: string): Pr
         if (!ref) return `error: '${target}' is neither kind/name nor one of this agent's peers`;
         if (!base) return 'error: this component cannot reach local agents';
         if (ref[1] === ctx.agent.kind && ref[2] === ctx.agent.name) return 'error: an agent cannot ask itself';
-        const reply = (await postJson(`${base}/agents/${ref[1]}/${ref[2]}/chat`, { message: text }, { ...jsonHeaders(ctx), [HOPS_HEADER]: String(ctx.hops + 1) })) as {
+        const reply = (await postJson(
+          `${base}/agents/${ref[1]}/${ref[2]}/chat`,
+          { message: text },
+          { ...jsonHeaders(ctx), [HOPS_HEADER]: String(ctx.hops + 1) },
+        )) as {
           reply?: string;
         };
         return cap(reply.reply ?? '');

@@ -11,6 +11,35 @@
 interface FetchEvent extends Event {
   readonly request: Request;
   respondWith(response: Response | Promise<Response>): void;
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** Work registered with {@link afterResponse} during this request (an instance serves exactly one request). */
+const deferred: (() => void)[] = [];
+
+/**
+ * Runs `work` after the response has been handed to the host, instead of before: bookkeeping (usage, latency,
+ * circuit state) then costs the client nothing. The instance stays alive until it is done (`waitUntil`), on Spin as
+ * on this project's host. Work that fails is logged; it cannot change the response any more.
+ */
+export function afterResponse(work: () => void): void {
+  deferred.push(work);
+}
+
+function runDeferred(): Promise<void> {
+  return new Promise((resolve) => {
+    // A macrotask: the response body is written before the bookkeeping's host calls start.
+    setTimeout(() => {
+      for (const work of deferred.splice(0)) {
+        try {
+          work();
+        } catch (err) {
+          console.error(`work after the response failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        }
+      }
+      resolve();
+    }, 0);
+  });
 }
 
 /** Anything with a `fetch(request)` method, such as a Hono app. */
@@ -33,6 +62,11 @@ export function warmUp(exercise: () => void, rounds = 2): void {
 export function fire(app: FetchHandler): void {
   addEventListener('fetch', (event) => {
     const e = event as FetchEvent;
-    e.respondWith(app.fetch(e.request));
+    e.respondWith(
+      Promise.resolve(app.fetch(e.request)).then((response) => {
+        if (deferred.length > 0) e.waitUntil(runDeferred());
+        return response;
+      }),
+    );
   });
 }

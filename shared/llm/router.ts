@@ -37,7 +37,11 @@ export interface RouteContext {
   strategy: Strategy;
   /** Aborted when the client goes away. */
   signal?: AbortSignal | undefined;
+  /** Runs bookkeeping once the response is on its way (`afterResponse`); without it the work runs at once. */
+  defer?: ((work: () => void) => void) | undefined;
 }
+
+const now = (work: () => void) => work();
 
 /** A request's model resolved: candidates in configured order, or the offline provider alone. */
 export type Resolved = { kind: 'candidates'; alias: string; candidates: Candidate[] } | { kind: 'builtin' } | { kind: 'unknown' };
@@ -188,8 +192,10 @@ async function tryTargets<T>(
       try {
         const value = await call(target);
         const latencyMs = Date.now() - started;
-        breakers.success(target.baseUrl);
-        recordLatency(ctx.kv, target.name, latencyMs);
+        (ctx.defer ?? now)(() => {
+          breakers.success(target.baseUrl);
+          recordLatency(ctx.kv, target.name, latencyMs);
+        });
         p.attempts.push({ target: target.name, outcome: attempt === 0 ? 'ok' : `ok-after-${attempt}-retries` });
         return { target, value, latencyMs };
       } catch (err) {
@@ -359,14 +365,16 @@ export async function routeChat(req: ChatCompletionRequest, ctx: RouteContext): 
   const usedPrompt = ok.value.usage?.prompt_tokens ?? prompt;
   const content = ok.value.choices?.[0]?.message?.content;
   const usedCompletion = ok.value.usage?.completion_tokens ?? approxTokenCount(typeof content === 'string' ? content : '');
-  charge(ctx.kv, ctx.scopes, {
-    model: ok.target.name,
-    promptTokens: usedPrompt,
-    completionTokens: usedCompletion,
-    cost: price(ok.target.candidate, usedPrompt, usedCompletion),
-    latencyMs: ok.latencyMs,
+  (ctx.defer ?? now)(() => {
+    charge(ctx.kv, ctx.scopes, {
+      model: ok.target.name,
+      promptTokens: usedPrompt,
+      completionTokens: usedCompletion,
+      cost: price(ok.target.candidate, usedPrompt, usedCompletion),
+      latencyMs: ok.latencyMs,
+    });
+    if (key) cachePut(ctx.kv, key, body, ok.target.name, ctx.config.cacheTtlSeconds);
   });
-  if (key) cachePut(ctx.kv, key, body, ok.target.name, ctx.config.cacheTtlSeconds);
   return Response.json(body, {
     headers: routeHeaders(ok.target.provider, ok.target.name, p.attempts, key ? { [HEADER_CACHE]: 'miss' } : {}),
   });

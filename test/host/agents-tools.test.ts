@@ -58,8 +58,16 @@ beforeAll(async () => {
   }
   expect((await post('/api/v1/knowledge/collections', { name: 'handbook' })).status).toBe(201);
   const docs = [
-    { id: 'deploy', title: 'Deploying to the edge', content: '# Deploying\n\nEdge nodes run Kairos OS and K3s. SpinKube schedules each SpinApp onto arm64 or amd64 workers.' },
-    { id: 'cooking', title: 'Sourdough', content: '# Sourdough\n\nFeed the starter with flour and water twelve hours before baking the loaf.' },
+    {
+      id: 'deploy',
+      title: 'Deploying to the edge',
+      content: '# Deploying\n\nEdge nodes run Kairos OS and K3s. SpinKube schedules each SpinApp onto arm64 or amd64 workers.',
+    },
+    {
+      id: 'cooking',
+      title: 'Sourdough',
+      content: '# Sourdough\n\nFeed the starter with flour and water twelve hours before baking the loaf.',
+    },
   ];
   for (const d of docs) {
     const r = await post('/api/v1/knowledge/collections/handbook/documents', d);
@@ -76,7 +84,11 @@ afterAll(async () => {
 beforeEach(() => fixture.clearLog());
 
 async function post<T = unknown>(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(`${app.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
 }
@@ -87,7 +99,9 @@ const toolNames = (u: UpstreamChat) => (u.tools ?? []).map((t) => t.function.nam
 
 describe('execute_code', () => {
   it('runs the model’s code in the sandbox and hands the output back to the model', async () => {
-    fixture.enqueue({ toolCalls: [{ id: 'call_code', name: 'execute_code', arguments: { code: 'console.log("sum", 2 + 3); [1, 2, 3].map((x) => x * 7)' } }] });
+    fixture.enqueue({
+      toolCalls: [{ id: 'call_code', name: 'execute_code', arguments: { code: 'console.log("sum", 2 + 3); [1, 2, 3].map((x) => x * 7)' } }],
+    });
     const r = await chat('coder', 'cody', 'What is 2 + 3?');
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     const call = r.body.toolCalls[0]!;
@@ -144,7 +158,9 @@ describe('knowledge', () => {
 
 describe('ask_agent', () => {
   it('asks a local agent and uses its answer', async () => {
-    fixture.enqueue({ toolCalls: [{ id: 'call_ask', name: 'ask_agent', arguments: { agent: 'coder/cody', message: 'Is this loop correct?' } }] });
+    fixture.enqueue({
+      toolCalls: [{ id: 'call_ask', name: 'ask_agent', arguments: { agent: 'coder/cody', message: 'Is this loop correct?' } }],
+    });
     const r = await chat('reviewer', 'rev', 'Review the loop with the coder.');
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.toolCalls[0]!.result).toBe('Fixture answer to: Is this loop correct?');

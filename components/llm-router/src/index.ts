@@ -7,7 +7,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { requireScope, sha256Hex, type ApiKeysSource } from '../../../shared/http/auth.ts';
-import { fire, warmUp } from '../../../shared/http/fire.ts';
+import { afterResponse, fire, warmUp } from '../../../shared/http/fire.ts';
 import { variable } from '../../../shared/spin/variables.ts';
 import { ConfigError, loadConfig, providerEnabled, PROVIDERS, type RouterConfig } from '../../../shared/llm/config.ts';
 import { OFFLINE_MODEL, offlineChat, offlineChunks, offlineEmbedding } from '../../../shared/llm/offline.ts';
@@ -97,7 +97,7 @@ async function context(c: Context, cfg: RouterConfig): Promise<RouteContext | Re
   if (scopes instanceof Response) return scopes;
   // NOTE: no `signal`: reading the incoming Request's `signal` in StarlingMonkey ends the event loop without a
   // response. A client that disconnects is handled by the host, which aborts the instance's outbound requests.
-  return { config: cfg, kv: openStore(), scopes, strategy };
+  return { config: cfg, kv: openStore(), scopes, strategy, defer: afterResponse };
 }
 
 /** An OpenAI endpoint: configuration, body validation and routing context, then the router. */
