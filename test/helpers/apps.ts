@@ -10,5 +10,6 @@ export const APPS = {
   probe: join(ROOT, 'test/apps/probe/spin.toml'),
   llm: join(ROOT, 'test/apps/llm/spin.toml'),
   pg: join(ROOT, 'test/apps/pg/spin.toml'),
+  sandbox: join(ROOT, 'test/apps/sandbox/spin.toml'),
   redis: join(ROOT, 'test/apps/redis/spin.toml'),
 } as const;
