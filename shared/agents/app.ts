@@ -1,6 +1,8 @@
 /**
  * The HTTP app of an agent kind component: `/agents/<kind>/<name>` (profile), `/agents/<kind>/<name>/chat` (JSON,
- * or SSE with `Accept: text/event-stream`) and `/agents/<kind>/<name>/conversations/<id>`.
+ * or SSE with `Accept: text/event-stream`), `/agents/<kind>/<name>/conversations/<id>`, and the agent's A2A card and
+ * JSON-RPC endpoint (`/agents/<kind>/<name>/.well-known/agent-card.json`, `/agents/<kind>/<name>/a2a`, see
+ * `shared/a2a/agent-routes.ts`), so every kind, scaffolded ones included, speaks A2A.
  *
  * @module
  */
@@ -10,8 +12,10 @@ import { requireScope, type ApiKeysSource, type AuthEnv } from '../http/auth.ts'
 import { readJsonBody, validate } from '../http/body.ts';
 import { HttpError, notFound, onError } from '../http/errors.ts';
 import { ConversationIdSchema, SLUG, type Agent } from '../protocol/agents.ts';
-import { AgentRegistry, type RegistryStores } from './registry.ts';
+import { mountAgentA2A } from '../a2a/agent-routes.ts';
+import { AgentRegistry, memoryKv, type KvLike, type RegistryStores } from './registry.ts';
 import { chat, readTurns, type ChatEvent } from './runtime.ts';
+import { HOPS_HEADER, type ToolServices } from './tools.ts';
 
 /** What a kind component brings: its kind and what its agents do when their record says nothing. */
 export interface KindDefinition {
@@ -24,6 +28,18 @@ export interface AgentAppDeps {
   stores: RegistryStores;
   routerUrl: () => string;
   apiKeys: ApiKeysSource;
+  /** KV `tasks` for A2A; without it (warm-up) tasks live in memory for the app's lifetime. */
+  tasks?: () => KvLike;
+  /** Whether the component may deliver A2A push notifications (was granted webhook hosts); default false. */
+  pushNotifications?: () => boolean;
+  /** The services the agents' tools reach (knowledge, sandbox, other agents); see tools.ts. */
+  services?: ToolServices;
+}
+
+/** The `ask_agent` hop count of a request (0 unless another agent sent it), clamped to a sane range. */
+function hopsOf(c: Context): number {
+  const n = Number(c.req.header(HOPS_HEADER) ?? '0');
+  return Number.isInteger(n) && n >= 0 ? Math.min(n, 100) : 0;
 }
 
 export const MAX_MESSAGE_CHARS = 32 * 1024;
@@ -79,6 +95,8 @@ export function agentApp(def: KindDefinition, deps: AgentAppDeps): Hono<AuthEnv>
       memory: () => deps.stores.memory(),
       routerUrl: deps.routerUrl,
       authorization: c.req.header('authorization'),
+      services: deps.services,
+      hops: hopsOf(c),
       log: (line: string) => console.error(line),
     };
     if (!(c.req.header('accept') ?? '').includes('text/event-stream')) {
@@ -99,6 +117,30 @@ export function agentApp(def: KindDefinition, deps: AgentAppDeps): Hono<AuthEnv>
     });
     return new Response(body, { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } });
   });
+
+  const memoryTasks = memoryKv();
+  mountAgentA2A(
+    app,
+    def.description,
+    {
+      tasks: deps.tasks ?? (() => memoryTasks),
+      apiKeys: deps.apiKeys,
+      pushNotifications: deps.pushNotifications ?? (() => false),
+      services: deps.services ?? {},
+      runner: (agent, authorization) => async (message, conversationId, onToken) => {
+        const runtime = {
+          memory: () => deps.stores.memory(),
+          routerUrl: deps.routerUrl,
+          authorization,
+          services: deps.services,
+          log: (line: string) => console.error(line),
+        };
+        const emit = onToken ? (e: ChatEvent) => (e.event === 'token' ? onToken(e.data.text) : undefined) : undefined;
+        return (await chat(runtime, agent, def, { message, conversationId }, emit)).reply;
+      },
+    },
+    agentOf,
+  );
 
   app.notFound(notFound);
   app.onError(onError);

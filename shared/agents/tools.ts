@@ -21,6 +21,8 @@ export interface ToolServices {
   ragUrl?: () => string | undefined;
   sandboxUrl?: () => string | undefined;
   agentsUrl?: () => string | undefined;
+  /** Whether the component may reach remote A2A peers (it was granted their hosts). */
+  peersAllowed?: () => boolean;
   /** Sends a message to a remote A2A agent and returns its text answer. */
   askPeer?: (peer: Peer, message: string) => Promise<string>;
 }
@@ -107,8 +109,12 @@ export function canRun(tool: Tool, agent: Agent, services: ToolServices): boolea
     case 'execute_code':
       return Boolean(services.sandboxUrl?.());
     case 'ask_agent':
-      return Boolean(services.agentsUrl?.()) || (Boolean(services.askPeer) && (agent.peers?.length ?? 0) > 0);
+      return Boolean(services.agentsUrl?.()) || (canAskPeers(services) && (agent.peers?.length ?? 0) > 0);
   }
+}
+
+function canAskPeers(services: ToolServices): boolean {
+  return Boolean(services.askPeer) && (services.peersAllowed?.() ?? true);
 }
 
 /** The tools an agent is offered: those its record lists that its component can run. */
@@ -263,8 +269,8 @@ export async function runTool(ctx: ToolContext, name: Tool, rawArgs: string): Pr
         if (ctx.hops + 1 > MAX_HOPS) return `error: agents may delegate at most ${MAX_HOPS} levels deep`;
         const peer = ctx.agent.peers?.find((p) => p.name === target);
         if (peer) {
-          if (!ctx.services.askPeer) return `error: this component cannot reach remote agents`;
-          return cap(await ctx.services.askPeer(peer, text));
+          if (!canAskPeers(ctx.services)) return `error: this component cannot reach remote agents`;
+          return cap(await ctx.services.askPeer!(peer, text));
         }
         const ref = AGENT_REF.exec(target);
         const base = ctx.services.agentsUrl?.();

@@ -42,9 +42,16 @@ function runDeferred(): Promise<void> {
   });
 }
 
-/** Anything with a `fetch(request)` method, such as a Hono app. */
+/** What Hono calls an execution context: `c.executionCtx.waitUntil(promise)` keeps the instance alive for it. */
+export interface ExecutionContextLike {
+  waitUntil(promise: Promise<unknown>): void;
+  passThroughOnException(): void;
+  props: Record<string, unknown>;
+}
+
+/** Anything with a `fetch(request, env, ctx)` method, such as a Hono app. */
 export interface FetchHandler {
-  fetch(request: Request): Response | Promise<Response>;
+  fetch(request: Request, env?: undefined, ctx?: ExecutionContextLike): Response | Promise<Response>;
 }
 
 /**
@@ -59,11 +66,17 @@ export function warmUp(exercise: () => void, rounds = 2): void {
   for (let i = 0; i < rounds; i++) exercise();
 }
 
+/**
+ * Serves `app` for every request. The app gets the fetch event's `waitUntil` as its execution context: StarlingMonkey
+ * ends an instance as soon as its response is complete, so work that outlives the response (a non-blocking A2A
+ * send, bookkeeping) must be registered there or with {@link afterResponse}.
+ */
 export function fire(app: FetchHandler): void {
   addEventListener('fetch', (event) => {
     const e = event as FetchEvent;
+    const ctx: ExecutionContextLike = { waitUntil: (p) => e.waitUntil(p), passThroughOnException: () => {}, props: {} };
     e.respondWith(
-      Promise.resolve(app.fetch(e.request)).then((response) => {
+      Promise.resolve(app.fetch(e.request, undefined, ctx)).then((response) => {
         if (deferred.length > 0) e.waitUntil(runDeferred());
         return response;
       }),

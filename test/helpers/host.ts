@@ -28,7 +28,10 @@ export function tempDir(prefix = 'edge-agents-test-'): { path: string; remove():
  * A runtime config with the given key-value labels in memory (no files), so a test shares no state with other
  * tests or with `npm start`. Remove the directory when done.
  */
-export function memoryRuntimeConfig(labels: readonly string[] = ['agents', 'memory', 'router']): { file: string; remove(): void } {
+export function memoryRuntimeConfig(labels: readonly string[] = ['agents', 'memory', 'router', 'tasks', 'workflows']): {
+  file: string;
+  remove(): void;
+} {
   const dir = tempDir('edge-agents-rc-');
   const file = join(dir.path, 'runtime-config.toml');
   writeFileSync(file, labels.map((l) => `[key_value_store.${l}]\ntype = "spin"\n`).join('\n'));

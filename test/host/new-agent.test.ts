@@ -56,7 +56,10 @@ function memoryRuntimeConfig(): string {
   const dir = tempDir('edge-agents-new-agent-kv-');
   dirs.push(dir);
   const file = join(dir.path, 'runtime-config.toml');
-  writeFileSync(file, ['agents', 'memory', 'router'].map((l) => `[key_value_store.${l}]\ntype = "spin"\n`).join('\n'));
+  writeFileSync(
+    file,
+    ['agents', 'memory', 'router', 'tasks', 'workflows'].map((l) => `[key_value_store.${l}]\ntype = "spin"\n`).join('\n'),
+  );
   return file;
 }
 
@@ -113,9 +116,24 @@ describe('new-agent: a new kind end to end', () => {
 
     const manifest = await loadManifest(join(project, 'spin.toml'));
     const c = manifest.components[`agent-${KIND}`]!;
-    expect(c.keyValueStores).toEqual(['agents', 'memory']);
-    expect(c.allowedOutboundHosts).toEqual(['{{ router_url }}']);
-    expect(c.variables).toEqual({ api_keys: '{{ api_keys }}', router_url: '{{ router_url }}' });
+    expect(c.keyValueStores).toEqual(['agents', 'memory', 'tasks']);
+    expect(c.allowedOutboundHosts).toEqual([
+      '{{ router_url }}',
+      '{{ a2a_push_hosts }}',
+      '{{ a2a_peer_hosts }}',
+      '{{ rag_url }}',
+      '{{ sandbox_url }}',
+      '{{ agents_url }}',
+    ]);
+    expect(c.variables).toEqual({
+      api_keys: '{{ api_keys }}',
+      router_url: '{{ router_url }}',
+      a2a_push_hosts: '{{ a2a_push_hosts }}',
+      a2a_peer_hosts: '{{ a2a_peer_hosts }}',
+      rag_url: '{{ rag_url }}',
+      sandbox_url: '{{ sandbox_url }}',
+      agents_url: '{{ agents_url }}',
+    });
     expect(c.tool['edge-agents']).toEqual({ entry: `components/agent-${KIND}/src/index.ts`, world: 'agent' });
     const triggers = manifest.triggers.filter((t) => t.component === `agent-${KIND}`);
     expect(triggers.map((t) => t.route)).toEqual([`/agents/${KIND}/...`]);
