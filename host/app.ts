@@ -173,7 +173,10 @@ export class App implements RequestHandler {
           c.allowedOutboundHosts.map((entry) => variables.resolveStatic(entry)),
           componentIds,
         );
-        const component = await LoadedComponent.load(c.id, c.source.absolutePath, { cacheDir });
+        const component = await LoadedComponent.load(c.id, c.source.absolutePath, {
+          cacheDir,
+          maxInstanceMemory: runtimeConfig.maxInstanceMemory,
+        });
         const logs: WriteStream[] = [];
         const sink = (name: 'stdout' | 'stderr') => {
           const file = runtimeConfig.logDir ? join(runtimeConfig.logDir, `${c.id}_${name}.txt`) : undefined;

@@ -77,6 +77,11 @@ export interface LoadOptions {
   cacheDir: string;
   /** Hard cap on idle reset memories per component (each is the component's initial memory size). */
   poolSize?: number;
+  /**
+   * Runtime config `max_instance_memory`: an instance's linear memory may not grow past this many bytes (growth fails
+   * and the guest sees an out-of-memory), as on Spin. Undefined: the module's own limit.
+   */
+  maxInstanceMemory?: number | undefined;
 }
 
 /** Pool statistics, for benchmarks and `/info`-style diagnostics. */
@@ -198,7 +203,14 @@ class Compiled {
 
 const compiledCache = new Map<string, Promise<Compiled>>();
 
-async function compile(id: string, bytes: Uint8Array, dir: string, poolSize: number, onRelease: () => void): Promise<Compiled> {
+async function compile(
+  id: string,
+  bytes: Uint8Array,
+  dir: string,
+  poolSize: number,
+  maxPages: number | undefined,
+  onRelease: () => void,
+): Promise<Compiled> {
   const meta = await transpileCached(id, bytes, dir);
   const { instantiate } = (await import(pathToFileURL(join(dir, 'component.js')).href)) as { instantiate: Instantiate };
   const modules = new Map<string, WebAssembly.Module>();
@@ -206,7 +218,12 @@ async function compile(id: string, bytes: Uint8Array, dir: string, poolSize: num
   await Promise.all(
     meta.coreModules.map(async (name) => {
       const code = await readFile(join(dir, name));
-      const plan = name === meta.mainModule ? extractMemoryImage(code) : null;
+      const extracted = name === meta.mainModule ? extractMemoryImage(code) : null;
+      // Never below the initial size: the engine's snapshot heap has to fit before any limit can apply.
+      const plan =
+        extracted && maxPages !== undefined
+          ? { ...extracted, maximumPages: Math.max(extracted.initialPages, Math.min(extracted.maximumPages ?? 65536, maxPages)) }
+          : extracted;
       if (plan) {
         const module = await WebAssembly.compile(plan.module);
         pooled = { module, pool: new MemoryPool(plan, { max: poolSize }), importModule: plan.importModule, importName: plan.importName };
@@ -254,11 +271,14 @@ export class LoadedComponent {
     }
     const hash = createHash('sha256').update(bytes).update(CACHE_VERSION).digest('hex').slice(0, 32);
     const dir = join(options.cacheDir, hash);
-    let pending = compiledCache.get(dir);
+    // Whole pages, and never below what the module needs to start.
+    const maxPages = options.maxInstanceMemory === undefined ? undefined : Math.max(1, Math.floor(options.maxInstanceMemory / 65536));
+    const key = maxPages === undefined ? dir : `${dir}#${maxPages}`;
+    let pending = compiledCache.get(key);
     if (!pending) {
-      pending = compile(id, bytes, dir, options.poolSize ?? 64, () => compiledCache.delete(dir));
-      compiledCache.set(dir, pending);
-      pending.catch(() => compiledCache.delete(dir));
+      pending = compile(id, bytes, dir, options.poolSize ?? 64, maxPages, () => compiledCache.delete(key));
+      compiledCache.set(key, pending);
+      pending.catch(() => compiledCache.delete(key));
     }
     return new LoadedComponent(id, wasmPath, (await pending).ref());
   }
