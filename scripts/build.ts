@@ -21,6 +21,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build as esbuild } from 'esbuild';
 import { loadManifest } from '../host/manifest.ts';
+import { clientBundlePlugin } from './client-bundle.ts';
 import { assembleWitDeps } from './wit-deps.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -120,6 +121,8 @@ export async function bundle(target: BuildTarget, define: Record<string, string>
       external: ['fermyon:*', 'wasi:*', 'spin:*'],
       logLevel: 'silent',
       define,
+      // `client-bundle:` imports embed a browser app (the ui component); see client-bundle.ts.
+      plugins: [clientBundlePlugin()],
     });
     return result.outputFiles[0]!.text;
   } catch (cause) {
