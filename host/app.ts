@@ -24,6 +24,7 @@ import { KeyValueStores, keyValueImport, type KvStoreConfig } from './spin/key-v
 import { llmImport } from './spin/llm.ts';
 import { PostgresPools, postgresImport } from './spin/postgres.ts';
 import { RedisPools, redisImport } from './spin/redis.ts';
+import { wasiKeyValueImports } from './spin/wasi-keyvalue.ts';
 import { embeddedDatabaseFor, type EmbeddedDatabase } from './embedded-postgres.ts';
 import { VariableResolver } from './variables.ts';
 import { httpTypes, outgoingHandler, HttpErrorCodeError, type HostRequest, type HostResponse, type OutboundOptions } from './wasi/http.ts';
@@ -193,10 +194,14 @@ export class App implements RequestHandler {
           };
         };
         const env: [string, string][] = [...Object.entries(c.environment), ...(options.env ?? [])];
+        const wasiKv = wasiKeyValueImports(stores, c.keyValueStores);
         const imports: Record<string, unknown> = {
           ...STATIC_IMPORTS,
           ...cliImports({ stdout: sink('stdout'), stderr: sink('stderr') }, env),
           'fermyon:spin/key-value': keyValueImport(stores, c.keyValueStores),
+          'wasi:keyvalue/store': wasiKv.store,
+          'wasi:keyvalue/atomics': wasiKv.atomics,
+          'wasi:keyvalue/batch': wasiKv.batch,
           'fermyon:spin/llm': llmImport(runtimeConfig.llmCompute, c.aiModels),
           'fermyon:spin/postgres': postgresImport(allowed, log, app.#pgPools, 2),
           'spin:postgres/postgres': postgresImport(allowed, log, app.#pgPools, 3),

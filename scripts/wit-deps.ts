@@ -2,7 +2,8 @@
  * Assembles `wit/deps/` from installed npm packages, so no third-party WIT is committed:
  * - WASI 0.2 from jco's bundled WIT (0.2.12), re-versioned to 0.2.10, the version the StarlingMonkey engine in
  *   componentize-js exports `wasi:http/incoming-handler` at (a semver-compatible patch level);
- * - `fermyon:spin@2.0.0` from the project's own `wit/spin/` and `spin:postgres@3.0.0` from `wit/spin-postgres/`.
+ * - `fermyon:spin@2.0.0` from the project's own `wit/spin/`, `spin:postgres@3.0.0` from `wit/spin-postgres/` and
+ *   `wasi:keyvalue@0.2.0-draft2` from `wit/wasi-keyvalue/`.
  *
  * @module
  */
@@ -18,6 +19,7 @@ const WASI_SRC = join(ROOT, 'node_modules/@bytecodealliance/jco/lib/wit/builtin/
 const OWN_PACKAGES: [string, string][] = [
   [join(ROOT, 'wit/spin'), 'fermyon-spin'],
   [join(ROOT, 'wit/spin-postgres'), 'spin-postgres'],
+  [join(ROOT, 'wit/wasi-keyvalue'), 'wasi-keyvalue'],
 ];
 const WASI_PACKAGES = ['cli', 'clocks', 'filesystem', 'http', 'io', 'random', 'sockets'];
 

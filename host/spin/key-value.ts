@@ -6,6 +6,10 @@
  * SQLite, `type = "redis"` on a real Redis). A component may open only the labels its manifest lists; any other
  * label gets `access-denied`, whether or not the store exists, exactly as Spin does.
  *
+ * The backends also carry the atomic operations of `wasi:keyvalue/atomics` (see `wasi-keyvalue.ts`), so both
+ * interfaces read and write the same data under a label. Counters are stored as Spin stores them: 8 little-endian
+ * bytes on SQLite (Spin's `key-value-spin`), decimal text on Redis (`INCRBY`).
+ *
  * @module
  */
 import { mkdirSync } from 'node:fs';
@@ -24,7 +28,31 @@ export interface KvBackend {
   delete(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;
   keys(): Promise<string[]>;
+  /**
+   * Atomically adds `delta` to the counter under `key` (an absent key counts as 0) and returns the sum. Fails,
+   * changing nothing, when the value is not a counter or the sum leaves the signed 64-bit range.
+   */
+  increment(key: string, delta: bigint): Promise<bigint>;
+  /**
+   * Atomically writes `value` under `key` if the key still holds exactly `expected` (`undefined`: if it is still
+   * absent). False, changing nothing, otherwise. Values are compared byte for byte.
+   */
+  compareAndSwap(key: string, expected: Uint8Array | undefined, value: Uint8Array): Promise<boolean>;
   close(): Promise<void>;
+}
+
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+
+function checkedSum(current: bigint, delta: bigint, key: string): bigint {
+  const sum = current + delta;
+  if (sum < I64_MIN || sum > I64_MAX) throw new Error(`incrementing '${key}' by ${delta} overflows a signed 64-bit integer`);
+  return sum;
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
 }
 
 /** How a label is backed, from runtime config (or the default). */
@@ -72,11 +100,76 @@ class SqliteStore implements KvBackend {
   async keys(): Promise<string[]> {
     return (this.#keys.all(this.#store) as { key: string }[]).map((r) => r.key);
   }
+
+  async increment(key: string, delta: bigint): Promise<bigint> {
+    return this.#immediate(() => {
+      const row = this.#get.get(this.#store, key) as { value: Uint8Array } | undefined;
+      let current = 0n;
+      if (row) {
+        if (row.value.byteLength !== 8)
+          throw new Error(`the value of '${key}' is not a counter (8 little-endian bytes, as Spin stores them)`);
+        current = new DataView(row.value.buffer, row.value.byteOffset, 8).getBigInt64(0, true);
+      }
+      const sum = checkedSum(current, delta, key);
+      const bytes = new Uint8Array(8);
+      new DataView(bytes.buffer).setBigInt64(0, sum, true);
+      this.#set.run(this.#store, key, bytes);
+      return sum;
+    });
+  }
+
+  async compareAndSwap(key: string, expected: Uint8Array | undefined, value: Uint8Array): Promise<boolean> {
+    return this.#immediate(() => {
+      const row = this.#get.get(this.#store, key) as { value: Uint8Array } | undefined;
+      if (!sameBytes(row?.value, expected)) return false;
+      this.#set.run(this.#store, key, value);
+      return true;
+    });
+  }
+
+  /**
+   * Runs `fn` in a write transaction. Within this process nothing interleaves anyway (`node:sqlite` is synchronous);
+   * `BEGIN IMMEDIATE` takes the file's write lock before the read, so another process sharing the file (a second
+   * host, or real Spin) cannot write between our read and our write. It waits up to `busy_timeout` for the lock.
+   */
+  #immediate<T>(fn: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
   async close(): Promise<void> {
     // The database is shared by every store in the file; KeyValueStores closes it.
     void this.#db;
   }
 }
+
+/**
+ * Compare-and-set on Redis: a script runs atomically, so nothing can write between its GET and its SET.
+ * ARGV: `1` or `0` (whether a value is expected at all), the expected bytes, the new bytes. Lua strings are
+ * binary-safe and compare byte for byte; GET of an absent key is `false`.
+ */
+const REDIS_CAS = `local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if current ~= ARGV[2] then return 0 end
+elseif current then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[3])
+return 1`;
+
+/**
+ * Increment on Redis: INCRBY (atomic, range-checked, decimal text as Spin's Redis provider stores counters), then
+ * the stored text, because an integer reply above 2^53 would lose precision as a JavaScript number.
+ */
+const REDIS_INCREMENT = `redis.call('INCRBY', KEYS[1], ARGV[1])
+return redis.call('GET', KEYS[1])`;
 
 /** Redis store: keys are stored as they are, as Spin's Redis provider does. */
 class RedisStore implements KvBackend {
@@ -112,6 +205,23 @@ class RedisStore implements KvBackend {
     } while (cursor !== '0');
     return out;
   }
+
+  async increment(key: string, delta: bigint): Promise<bigint> {
+    return BigInt((await this.#redis.eval(REDIS_INCREMENT, 1, key, delta.toString())) as string);
+  }
+
+  async compareAndSwap(key: string, expected: Uint8Array | undefined, value: Uint8Array): Promise<boolean> {
+    const swapped = await this.#redis.eval(
+      REDIS_CAS,
+      1,
+      key,
+      expected === undefined ? '0' : '1',
+      expected === undefined ? Buffer.alloc(0) : Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength),
+      Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+    );
+    return swapped === 1;
+  }
+
   async close(): Promise<void> {
     this.#redis.disconnect();
   }

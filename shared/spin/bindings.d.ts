@@ -185,3 +185,45 @@ declare module 'spin:postgres/postgres@3.0.0' {
     execute(statement: string, params: ParameterValue[]): bigint;
   }
 }
+
+// `wasi:keyvalue@0.2.0-draft2` (the WIT is in `wit/wasi-keyvalue/`). Errors are thrown as `ComponentError`s whose
+// `payload` is the variant.
+
+declare module 'wasi:keyvalue/store@0.2.0-draft2' {
+  export type Error = { tag: 'no-such-store' } | { tag: 'access-denied' } | { tag: 'other'; val: string };
+  export interface KeyResponse {
+    keys: string[];
+    cursor?: string;
+  }
+  export function open(identifier: string): Bucket;
+  export class Bucket {
+    private constructor();
+    get(key: string): Uint8Array | undefined;
+    set(key: string, value: Uint8Array): void;
+    delete(key: string): void;
+    exists(key: string): boolean;
+    listKeys(cursor: string | undefined): KeyResponse;
+  }
+}
+
+declare module 'wasi:keyvalue/atomics@0.2.0-draft2' {
+  import type { Bucket, Error } from 'wasi:keyvalue/store@0.2.0-draft2';
+  export type CasError = { tag: 'store-error'; val: Error } | { tag: 'cas-failed'; val: Cas };
+  export class Cas {
+    private constructor();
+    // The WIT constructor is a static function named `new`, which is what the guest binding exposes.
+    // oxlint-disable-next-line typescript/no-misused-new
+    static new(bucket: Bucket, key: string): Cas;
+    current(): Uint8Array | undefined;
+  }
+  export function increment(bucket: Bucket, key: string, delta: bigint): bigint;
+  /** Throws `ComponentError` whose `payload` is a {@link CasError}. */
+  export function swap(cas: Cas, value: Uint8Array): void;
+}
+
+declare module 'wasi:keyvalue/batch@0.2.0-draft2' {
+  import type { Bucket } from 'wasi:keyvalue/store@0.2.0-draft2';
+  export function getMany(bucket: Bucket, keys: string[]): [string, Uint8Array | undefined][];
+  export function setMany(bucket: Bucket, keyValues: [string, Uint8Array][]): void;
+  export function deleteMany(bucket: Bucket, keys: string[]): void;
+}

@@ -12,4 +12,5 @@ export const APPS = {
   pg: join(ROOT, 'test/apps/pg/spin.toml'),
   sandbox: join(ROOT, 'test/apps/sandbox/spin.toml'),
   redis: join(ROOT, 'test/apps/redis/spin.toml'),
+  wasiKeyValue: join(ROOT, 'test/apps/wasi-keyvalue/spin.toml'),
 } as const;
