@@ -10,9 +10,14 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '../scripts/build.ts';
+import * as a2a from './a2a.bench.ts';
 import * as agents from './agents.bench.ts';
 import * as host from './host.bench.ts';
+import * as mcp from './mcp.bench.ts';
+import * as rag from './rag.bench.ts';
 import * as router from './router.bench.ts';
+import * as sandbox from './sandbox.bench.ts';
+import * as workflow from './workflow.bench.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
@@ -39,6 +44,11 @@ const SUITES = [
   { name: 'host', run: host.run },
   { name: 'router', run: router.run },
   { name: 'agents', run: agents.run },
+  { name: 'sandbox', run: sandbox.run },
+  { name: 'a2a', run: a2a.run },
+  { name: 'mcp', run: mcp.run },
+  { name: 'rag', run: rag.run },
+  { name: 'workflow', run: workflow.run },
 ];
 const ALL_SUITES = SUITES.map((s) => s.name);
 const unknown = only.filter((n) => !ALL_SUITES.includes(n));

@@ -1,8 +1,7 @@
 /**
  * Workflow benchmark: what the workflow engine adds per step over calling the agents' chat directly, side by side
  * in one run on the LLM fixture (no model latency, so the difference is the engine: the extra HTTP hop through the
- * app, the run record written before and after each step, lease renewal, and the lease's settle delay once per
- * request). A run is created, then driven to completion with one request (`?stream=false`).
+ * app, the run record written before and after each step, and the lease taken and renewed by compare-and-swap). A run is created, then driven to completion with one request (`?stream=false`).
  *
  * @module
  */
@@ -94,7 +93,7 @@ export async function run(ctx: Ctx): Promise<{ markdown: string; data: Record<st
         `| workflow run, ${STEPS} steps (create + run) | ${ms(f.p50)} | ${ms(f.p95)} | ${ms(f.mean)} |`,
         '',
         `Per step inside a run (slope between the ${STEPS}-step and 1-step runs): **${ms(perStep)}**, i.e. **${ms(perStep - d.p50)}** over a ` +
-          `direct chat (${ms(d.p50)}). Fixed cost per run (create, lease with its default 100 ms settle delay, final write): ${ms(perRunFixed)}.`,
+          `direct chat (${ms(d.p50)}). Fixed cost per run (create, lease, final write): ${ms(perRunFixed)}.`,
       ];
       return {
         markdown: md.join('\n'),

@@ -83,7 +83,7 @@ export async function claim(deps: EngineDeps, runId: string, owner: string, mode
   check(store.getRun(runId));
   const held = liveLease(store, runId, deps.lease.now());
   if (held && held.owner !== owner) throw inProgress(runId, held.expiresAt - deps.lease.now());
-  const got = await acquireLease(store, runId, owner, deps.lease);
+  const got = acquireLease(store, runId, owner, deps.lease);
   if (!got.ok) throw inProgress(runId, got.held.expiresAt - deps.lease.now());
   try {
     // Read again under the lease: a rival may have finished or changed the run meanwhile.
@@ -104,7 +104,7 @@ export async function claim(deps: EngineDeps, runId: string, owner: string, mode
     store.putRun(run);
     return run;
   } catch (err) {
-    releaseLease(store, runId, owner);
+    releaseLease(store, runId, owner, deps.lease);
     throw err;
   }
 }
@@ -255,7 +255,7 @@ export async function drive(deps: EngineDeps, claimed: RunRecord, owner: string,
     }
   } finally {
     clearInterval(heartbeat);
-    releaseLease(store, runId, owner);
+    releaseLease(store, runId, owner, deps.lease);
   }
 
   async function runAgentStep(step: AgentStep, state: RunRecord['steps'][string]): Promise<'done' | 'retry' | 'failed' | 'lost'> {

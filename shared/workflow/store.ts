@@ -5,11 +5,14 @@
  * | ---------------- | ----------------------------------------------------------------------- |
  * | `def/<id>`       | a stored definition ({@link DefinitionSchema}); built-ins are not stored  |
  * | `run/<id>`       | the run record with every step's checkpoint ({@link RunRecordSchema})     |
- * | `lease/<id>`     | the executor lease of a running run ({@link LeaseSchema}), see lease.ts   |
+ * | `lease/<id>`     | the executor lease of a run ({@link LeaseSchema}), see lease.ts          |
  * | `cancel/<id>`    | present once a cancel was requested; executors check it between steps    |
  *
  * A run record is rewritten whole at each checkpoint, so a step's status, output and the run's cursor change in
  * one write: a reader (or a crash) never sees a step completed without the cursor moved past it.
+ *
+ * The lease is read and written only through compare-and-swap ({@link WorkflowStore.leaseCell}), over
+ * `wasi:keyvalue/atomics` on the same store; everything else through `fermyon:spin/key-value`.
  *
  * NOTE: Spin's key-value API has no prefix scan, so listing reads every key of the store; fine for thousands of
  * runs. Records are validated on every read; one that no longer parses is a 500 `corrupt_record` for that run only.
@@ -18,17 +21,47 @@
  */
 import type { KvLike } from '../agents/registry.ts';
 import { HttpError } from '../http/errors.ts';
+import type { AtomicKv, CasHandle } from '../spin/atomic-kv.ts';
 import { DefinitionSchema, LeaseSchema, RunRecordSchema, type Definition, type Lease, type RunRecord } from '../protocol/workflows.ts';
 import { BUILTIN_DEFINITIONS } from './sparc.ts';
 
 const decoder = new TextDecoder();
 
+/** The lease of one run as read, and the compare-and-swap that replaces it only if it is still that. */
+export interface LeaseCell {
+  /** `undefined` when there is no lease, or it is unreadable (either way the run is free). */
+  readonly lease: Lease | undefined;
+  swap(next: Lease): { swapped: true } | { swapped: false; fresh: LeaseCell };
+}
+
+function parseLease(raw: Uint8Array | undefined): Lease | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const parsed = LeaseSchema.safeParse(JSON.parse(decoder.decode(raw)));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function leaseCell(handle: CasHandle): LeaseCell {
+  return {
+    lease: parseLease(handle.current),
+    swap(next) {
+      const r = handle.swap(JSON.stringify(next));
+      return r.swapped ? r : { swapped: false, fresh: leaseCell(r.fresh) };
+    },
+  };
+}
+
 export class WorkflowStore {
   readonly #kv: () => KvLike;
+  readonly #atomic: () => AtomicKv;
 
-  /** `kv` opens the store on first use (each open is a host call). */
-  constructor(kv: () => KvLike) {
+  /** Both open the same store on first use (each open is a host call): `kv` for records, `atomic` for leases. */
+  constructor(kv: () => KvLike, atomic: () => AtomicKv) {
     this.#kv = kv;
+    this.#atomic = atomic;
   }
 
   #json(key: string): unknown {
@@ -106,16 +139,12 @@ export class WorkflowStore {
   }
 
   getLease(id: string): Lease | undefined {
-    const parsed = LeaseSchema.safeParse(this.#json(`lease/${id}`));
-    return parsed.success ? parsed.data : undefined;
+    return parseLease(this.#atomic().get(`lease/${id}`));
   }
 
-  setLease(id: string, lease: Lease): void {
-    this.#write(`lease/${id}`, lease);
-  }
-
-  deleteLease(id: string): void {
-    this.#kv().delete(`lease/${id}`);
+  /** Reads the lease for a compare-and-swap (see lease.ts). */
+  leaseCell(id: string): LeaseCell {
+    return leaseCell(this.#atomic().cas(`lease/${id}`));
   }
 
   cancelRequested(id: string): boolean {

@@ -1,6 +1,7 @@
 /**
  * `workflow`: durable workflows (the built-in SPARC and user-defined step graphs) under `/api/v1/workflows`,
- * checkpointed in the key-value store `workflows`; steps reach the agents at `agents_url`. See
+ * checkpointed in the key-value store `workflows` (the executor lease by compare-and-swap through
+ * `wasi:keyvalue/atomics` on the same store); steps reach the agents at `agents_url`. See
  * `shared/workflow/app.ts` for the routes and `shared/workflow/engine.ts` for the durability model.
  *
  * @module
@@ -8,15 +9,15 @@
 import { memoryKv } from '../../../shared/agents/registry.ts';
 import { COMPONENTS } from '../../../shared/build-info.ts';
 import { fire, warmUp } from '../../../shared/http/fire.ts';
+import { memoryAtomicKv } from '../../../shared/spin/atomic-kv.ts';
 import { KeyValue } from '../../../shared/spin/key-value.ts';
 import { variable } from '../../../shared/spin/variables.ts';
+import { AtomicStore } from '../../../shared/spin/wasi-keyvalue.ts';
 import { workflowApp } from '../../../shared/workflow/app.ts';
 import { WorkflowStore } from '../../../shared/workflow/store.ts';
 
 /** Default lease period; a crashed executor's run can be resumed this long after its last heartbeat. */
 const DEFAULT_LEASE_MS = 30_000;
-/** How long an executor waits after writing the lease before reading it back (see shared/workflow/lease.ts). */
-const DEFAULT_SETTLE_MS = 100;
 
 function positiveInt(name: string, fallback: number): number {
   const n = Number(variable(name) ?? '');
@@ -29,14 +30,17 @@ const KINDS = COMPONENTS.filter((c) => c.startsWith('agent-')).map((c) => c.slic
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 let kv: KeyValue | undefined;
+let atomic: AtomicStore | undefined;
 const app = workflowApp({
-  store: new WorkflowStore(() => (kv ??= KeyValue.open('workflows'))),
+  store: new WorkflowStore(
+    () => (kv ??= KeyValue.open('workflows')),
+    () => (atomic ??= AtomicStore.open('workflows')),
+  ),
   apiKeys: () => variable('api_keys'),
   agentsUrl: () => (variable('agents_url') ?? 'http://self.alt').replace(/\/+$/, ''),
   kinds: () => (KINDS.length > 0 ? KINDS : null),
   lease: () => ({
     ttlMs: positiveInt('lease_ms', DEFAULT_LEASE_MS),
-    settleMs: positiveInt('lease_settle_ms', DEFAULT_SETTLE_MS),
     now: () => Date.now(),
     sleep,
   }),
@@ -46,12 +50,16 @@ const app = workflowApp({
 warmUp(() => {
   // The routes that need no agent, over an in-memory store: validation, definitions, run creation and views.
   const mem = memoryKv();
+  const memAtomic = memoryAtomicKv();
   const warm = workflowApp({
-    store: new WorkflowStore(() => mem),
+    store: new WorkflowStore(
+      () => mem,
+      () => memAtomic,
+    ),
     apiKeys: () => '',
     agentsUrl: () => 'http://warm.up',
     kinds: () => ['coder', 'researcher', 'reviewer'],
-    lease: () => ({ ttlMs: 1000, settleMs: 0, now: () => 0, sleep: async () => undefined }),
+    lease: () => ({ ttlMs: 1000, now: () => 0, sleep: async () => undefined }),
     now: () => 0,
   });
   const base = 'http://warm.up/api/v1/workflows';
