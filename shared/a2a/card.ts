@@ -211,8 +211,11 @@ export function platformSkillId(agent: { kind: string; name: string }, skillId: 
   return `${agent.kind}/${agent.name}/${skillId}`;
 }
 
-/** The platform card's skills: every registered agent's record skills (or one chat skill for agents without any). */
-export function platformSkills(agents: readonly Agent[]): CardSkill[] {
+/**
+ * The platform card's skills: every registered agent's record skills (or one chat skill for agents without any), then
+ * `extra` (the workflow skills, which the platform runs itself).
+ */
+export function platformSkills(agents: readonly Agent[], extra: readonly CardSkill[] = []): CardSkill[] {
   const skills: CardSkill[] = [];
   for (const a of agents) {
     const own =
@@ -222,6 +225,7 @@ export function platformSkills(agents: readonly Agent[]): CardSkill[] {
     for (const s of own)
       skills.push({ ...s, id: platformSkillId(a, s.id), description: s.description || `${s.name} (agent ${a.kind}/${a.name})` });
   }
+  skills.push(...extra);
   if (skills.length === 0)
     skills.push({ id: 'none', name: 'No agents yet', description: 'No agents are registered on this platform yet.', tags: ['platform'] });
   return skills;

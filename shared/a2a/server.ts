@@ -65,6 +65,7 @@ import { requestedVersion, supportedVersion } from './card.ts';
 import { checkOutputModes, messageText, openTask, runTask, type AgentRun, type TaskEvent } from './execute.ts';
 import { deliverPush } from './push.ts';
 import { uuid, visibleTo, type Caller, type TaskStore } from './tasks.ts';
+import type { LocalSend } from './workflow.ts';
 import type { z } from 'zod';
 
 /** Largest accepted request body: a message may carry inline files (base64), so more than the chat route's. */
@@ -100,8 +101,15 @@ export interface A2AEndpoint {
   auth: boolean;
   /** What `GetExtendedAgentCard` answers, in the caller's wire version. */
   extendedCard: (version: ProtocolVersion) => Promise<Record<string, unknown>>;
-  /** Runs the agent (agent endpoints), or forwards the whole send (the platform). */
-  send: { run: AgentRun } | { forward: (f: ForwardedSend) => Promise<Response> };
+  /**
+   * Runs the agent (agent endpoints), or forwards the whole send (the platform). The platform's `local` may claim a
+   * send first (workflow runs, see `workflow.ts`): the task is then opened and run here like an agent's.
+   */
+  send:
+    | { run: AgentRun }
+    | { forward: (f: ForwardedSend) => Promise<Response>; local?: ((f: ForwardedSend) => Promise<LocalSend | undefined>) | undefined };
+  /** Called after a task was canceled (the platform cancels a workflow task's run). */
+  onCancel?: ((task: StoredTask, req: Request) => Promise<void>) | undefined;
   /** Keeps the instance alive for work after the response (`serve.ts`); without it non-blocking sends block. */
   waitUntil?: ((p: Promise<unknown>) => void) | undefined;
 }
@@ -370,6 +378,7 @@ async function dispatch(endpoint: A2AEndpoint, call: Call): Promise<Response> {
             },
           }) ?? task;
         await deliverPush(endpoint.store, result);
+        if (result.state === 'canceled') await endpoint.onCancel?.(result, call.req);
       }
       return ok(version === '1.0' ? taskToV1(result) : taskToV03(result));
     }
@@ -601,24 +610,36 @@ async function send(endpoint: A2AEndpoint, call: Call): Promise<Response> {
   // Validates the parts (-32005 for file-only messages) before anything is stored or forwarded.
   messageText(message);
 
-  if ('forward' in endpoint.send) return endpoint.send.forward({ req: call.req, body: call.body, method: call.method, message, metadata });
-  if (endpoint.agent === undefined) throw new Error('an A2A endpoint that runs agents needs its agent');
+  let agent: string;
+  let runner: LocalSend['run'];
+  if ('forward' in endpoint.send) {
+    const forwarded: ForwardedSend = { req: call.req, body: call.body, method: call.method, message, metadata };
+    const local = await endpoint.send.local?.(forwarded);
+    if (!local) return endpoint.send.forward(forwarded);
+    agent = local.agent;
+    runner = local.run;
+    if (local.metadata) metadata = local.metadata;
+  } else {
+    if (endpoint.agent === undefined) throw new Error('an A2A endpoint that runs agents needs its agent');
+    const run = endpoint.send.run;
+    agent = endpoint.agent;
+    runner = (store, task, onEvent) => runTask(store, task, run, onEvent);
+  }
 
-  const run = endpoint.send.run;
   const store = endpoint.store;
-  const task = openTask(store, endpoint.agent, call.caller, message, metadata);
+  const task = openTask(store, agent, call.caller, message, metadata);
   if (push) store.putPush({ ...push, id: push.id ?? uuid(), taskId: task.id });
   const render = (t: StoredTask) => (version === '1.0' ? { task: taskToV1(t, { historyLength }) } : taskToV03(t, { historyLength }));
 
   if (call.streaming) {
     return sseResponse(id, version, async (emit) => {
       emit(renderEvent({ type: 'task', task }, version, historyLength));
-      await runTask(store, task, run, (e) => emit(renderEvent(e, version, historyLength)));
+      await runner(store, task, (e) => emit(renderEvent(e, version, historyLength)));
     });
   }
-  if (blocking || !endpoint.waitUntil) return jsonResponse(success(id, render(await runTask(store, task, run))));
+  if (blocking || !endpoint.waitUntil) return jsonResponse(success(id, render(await runner(store, task))));
   // Non-blocking: answer with the submitted task now; the same instance runs it after the response has ended.
-  endpoint.waitUntil(runTask(store, task, run));
+  endpoint.waitUntil(runner(store, task));
   return jsonResponse(success(id, render(task)));
 }
 

@@ -111,7 +111,7 @@ describe('agent cards', () => {
       ['JSONRPC', '1.0', `${app.url}/a2a`],
       ['JSONRPC', '0.3', `${app.url}/a2a`],
     ]);
-    expect(card.skills.map((s) => s.id).sort()).toEqual(['coder/ada/typescript', 'researcher/rex/papers']);
+    expect(card.skills.map((s) => s.id).sort()).toEqual(['coder/ada/typescript', 'researcher/rex/papers', 'workflow/sparc']);
     expect(card.capabilities).toMatchObject({ streaming: true, pushNotifications: true });
     // Authentication is off: no security schemes, no extended card.
     expect(card.securitySchemes ?? {}).toEqual({});

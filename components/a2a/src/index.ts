@@ -8,18 +8,33 @@
  * The response of a forwarded send says which agent took it in `x-a2a-agent` (`<kind>/<name>`) and why in
  * `x-a2a-dispatch` (`task`, `skill`, `context`, `match` or `default`).
  *
+ * With `workflow_url` set, the card also lists `workflow/sparc`, and a send asking for the skill
+ * `workflow/<definitionId>` (or answering a waiting workflow task) is not forwarded: it runs a workflow run as the
+ * task, here (`shared/a2a/workflow.ts`).
+ *
  * @module
  */
 import { Hono } from 'hono';
 import { cardFormat, cardResponse, cardV03, cardV1, platformSkills, publicOrigin, type CardInput } from '../../../shared/a2a/card.ts';
-import { chooseAgent } from '../../../shared/a2a/dispatch.ts';
+import { chooseAgent, requestedSkill } from '../../../shared/a2a/dispatch.ts';
 import { handleA2A, type ForwardedSend } from '../../../shared/a2a/server.ts';
 import { TaskStore } from '../../../shared/a2a/tasks.ts';
 import { warmUpA2A } from '../../../shared/a2a/warm-up.ts';
+import {
+  cancelWorkflowRun,
+  continueWorkflow,
+  startWorkflow,
+  WORKFLOW_PREFIX,
+  WORKFLOW_SKILLS,
+  workflowDefinitionOf,
+  type LocalSend,
+  type WorkflowClient,
+} from '../../../shared/a2a/workflow.ts';
 import { AgentRegistry, memoryKv, type KvLike } from '../../../shared/agents/registry.ts';
 import { authStatus, requireScope, type ApiKeysSource, type AuthEnv } from '../../../shared/http/auth.ts';
 import { notFound, onError } from '../../../shared/http/errors.ts';
 import { fire } from '../../../shared/http/fire.ts';
+import type { StoredTask } from '../../../shared/protocol/a2a.ts';
 import type { Agent } from '../../../shared/protocol/agents.ts';
 import { JsonRpcError, JSONRPC_ERRORS } from '../../../shared/protocol/jsonrpc.ts';
 import { KeyValue } from '../../../shared/spin/key-value.ts';
@@ -30,6 +45,8 @@ interface Deps {
   tasks: () => KvLike;
   apiKeys: ApiKeysSource;
   agentsUrl: () => string;
+  /** `workflow_url` without a trailing slash; undefined when workflows are not available. */
+  workflowUrl: () => string | undefined;
   pushNotifications: () => boolean;
   defaultAgent: () => string | undefined;
   fetch: (url: string, init: RequestInit) => Promise<Response>;
@@ -64,7 +81,7 @@ export function buildApp(deps: Deps): Hono<AuthEnv> {
         'Edge-native AI agents on Spin. Each message goes to the agent owning the requested skill (metadata.skill), or the best match by skill tags and names.',
       endpoint: `${origin}/a2a`,
       origin,
-      skills: platformSkills(allAgents(registry)),
+      skills: platformSkills(allAgents(registry), deps.workflowUrl() ? WORKFLOW_SKILLS : []),
       streaming: true,
       pushNotifications: deps.pushNotifications(),
       auth: authStatus(deps.apiKeys).enabled,
@@ -113,6 +130,28 @@ export function buildApp(deps: Deps): Hono<AuthEnv> {
     return new Response(res.body, { status: res.status, headers: out });
   };
 
+  const workflowClient = (req: Request): WorkflowClient | undefined => {
+    const baseUrl = deps.workflowUrl();
+    return baseUrl ? { baseUrl, authorization: req.headers.get('authorization'), fetch: deps.fetch } : undefined;
+  };
+
+  /** Workflow sends stay here: a `workflow/<definitionId>` skill, or a message answering a workflow task. */
+  const local = async (f: ForwardedSend): Promise<LocalSend | undefined> => {
+    const client = workflowClient(f.req);
+    if (!client) return undefined;
+    if (f.message.taskId) {
+      const agent = store.get(f.message.taskId)?.agent;
+      return agent?.startsWith(WORKFLOW_PREFIX) ? continueWorkflow(client, agent) : undefined;
+    }
+    const definitionId = workflowDefinitionOf(requestedSkill(f.message, f.metadata));
+    return definitionId === undefined ? undefined : startWorkflow(client, definitionId, f.message, f.metadata);
+  };
+
+  const onCancel = async (task: StoredTask, req: Request) => {
+    const client = workflowClient(req);
+    if (client) await cancelWorkflowRun(client, task);
+  };
+
   app.post('/a2a', read, (c) => {
     const auth = authStatus(deps.apiKeys).enabled;
     return handleA2A(
@@ -122,7 +161,8 @@ export function buildApp(deps: Deps): Hono<AuthEnv> {
         pushNotifications: deps.pushNotifications(),
         auth,
         extendedCard: async (version) => (version === '1.0' ? cardV1(cardInput(c.req.raw), true) : cardV03(cardInput(c.req.raw), true)),
-        send: { forward },
+        send: { forward, local },
+        onCancel,
       },
       c.req.raw,
       c.get('auth'),
@@ -152,6 +192,7 @@ const app = buildApp({
   tasks: lazy(() => KeyValue.open('tasks')),
   apiKeys: () => variable('api_keys'),
   agentsUrl: () => (variable('agents_url') ?? 'http://self.alt').replace(/\/+$/, ''),
+  workflowUrl: () => variable('workflow_url')?.trim().replace(/\/+$/, '') || undefined,
   pushNotifications: () => (variable('a2a_push_hosts') ?? '').trim() !== '',
   defaultAgent: () => variable('a2a_default_agent') || undefined,
   fetch: (url, init) => fetch(url, init),
@@ -165,6 +206,7 @@ warmUpA2A(
     tasks: () => warmTasks,
     apiKeys: () => '',
     agentsUrl: () => 'http://warm.up',
+    workflowUrl: () => 'http://warm.up',
     pushNotifications: () => true,
     defaultAgent: () => undefined,
     fetch: async () => new Response('{}'),
