@@ -41,7 +41,10 @@ beforeAll(async () => {
     runtimeConfigFile: rc.file,
     variables: new Map([
       ['localai_url', fixture.url],
-      ['model_map', JSON.stringify({ chat: [{ provider: 'local', model: 'fixture-chat' }] })],
+      [
+        'model_map',
+        JSON.stringify({ chat: [{ provider: 'local', model: 'fixture-chat' }], embed: [{ provider: 'local', model: 'fixture-embed' }] }),
+      ],
       ['router_cache_ttl_seconds', '0'],
       ['router_max_retries', '0'],
     ]),

@@ -535,7 +535,8 @@ describe('keyboard', () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('api-key');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
-    expect(await page.evaluate(() => document.activeElement?.className)).toContain('key-button');
+    // Focus goes back to the button that opened the dialog (restored after the dialog unmounts, so wait for it).
+    await page.waitForFunction(() => document.activeElement?.className.includes('key-button') ?? false, undefined, { timeout: 5000 });
     expect(pageErrors).toEqual([]);
   });
 });
