@@ -4,7 +4,7 @@
  *   chaining, and the sandbox's output reaches the model;
  * - `search_knowledge` and automatic retrieval: passages from the agent's knowledge collections (the rag component
  *   on the embedded PGlite) reach the prompt and the tool result;
- * - `ask_agent`: one local agent asks another through the app's routes, with a hop limit;
+ * - `ask_agent`: one local agent asks another through the app's routes, with a hop limit, and a remote peer over A2A;
  * - a tool the agent's record grants but the agent cannot use (no collections) is neither offered nor run.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -47,6 +47,8 @@ beforeAll(async () => {
       ],
       ['router_cache_ttl_seconds', '0'],
       ['router_max_retries', '0'],
+      // Remote A2A peers on loopback (this same app plays the remote agent).
+      ['a2a_peer_hosts', 'http://127.0.0.1:*'],
     ]),
   });
   const agents = [
@@ -54,6 +56,12 @@ beforeAll(async () => {
     { name: 'rita', kind: 'researcher', tools: ['search_knowledge'], knowledge: { collections: ['handbook'], topK: 2 } },
     { name: 'nora', kind: 'researcher', tools: ['search_knowledge'] },
     { name: 'rev', kind: 'reviewer', tools: ['ask_agent'] },
+    {
+      name: 'pete',
+      kind: 'reviewer',
+      tools: ['ask_agent'],
+      peers: [{ name: 'far-coder', cardUrl: `${app.url}/agents/coder/cody/.well-known/agent-card.json` }],
+    },
   ];
   for (const a of agents) {
     const r = await post('/api/v1/agents', a);
@@ -170,6 +178,20 @@ describe('ask_agent', () => {
     // rev's first round, cody's answer, rev's second round.
     expect(upstream()).toHaveLength(3);
     expect(upstream()[1]!.messages.at(-1)).toMatchObject({ role: 'user', content: 'Is this loop correct?' });
+  });
+
+  it('asks a remote peer over A2A: resolves its card, sends the message, uses the answer', async () => {
+    fixture.enqueue({ toolCalls: [{ id: 'call_peer', name: 'ask_agent', arguments: { agent: 'far-coder', message: 'Hello from afar' } }] });
+    const r = await chat('reviewer', 'pete', 'Ask the remote coder.');
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.toolCalls[0]).toMatchObject({ name: 'ask_agent', result: 'Fixture answer to: Hello from afar' });
+    // The peer's answer came through its A2A endpoint, which recorded a task.
+    const tasks = await fetch(`${app.url}/agents/coder/cody/a2a`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'a2a-version': '1.0' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ListTasks', params: {} }),
+    }).then((x) => x.json() as Promise<{ result: { tasks: { status: { state: string } }[] } }>);
+    expect(tasks.result.tasks.some((t) => t.status.state === 'TASK_STATE_COMPLETED')).toBe(true);
   });
 
   it('refuses unknown targets and asking itself, and stops delegation chains', async () => {
