@@ -28,7 +28,6 @@ import { parseArgs } from 'node:util';
 import { format, resolveConfig } from 'prettier';
 import { HostError } from '../host/errors.ts';
 import { identifierError, parseManifest, type Manifest } from '../host/manifest.ts';
-import { RUNNABLE_TOOLS } from '../shared/agents/runtime.ts';
 import { SLUG, TOOLS, type Tool } from '../shared/protocol/agents.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -68,7 +67,6 @@ export interface ScaffoldResult {
   /** Absolute path of the manifest that was changed. */
   manifest: string;
   /** Tools requested with `--tools` that no agent component can run yet (agents granted them are not offered them). */
-  notRunnable: Tool[];
   /** Human-readable next steps. */
   nextSteps: string[];
 }
@@ -157,15 +155,14 @@ export function defaultSpec(
 ): KindSpec {
   const desc = description?.trim() || `Agents of kind ${kind}.`;
   if (instructions?.trim()) return { kind, description: desc, instructions: instructions.trim() };
-  const runnable = tools.filter((t) => RUNNABLE_TOOLS.includes(t));
   const toolHint =
-    runnable.length === 0
-      ? ''
-      : runnable.includes('remember') && runnable.includes('recall')
-        ? ' Use remember and recall for facts that matter across conversations.'
-        : runnable.includes('remember')
-          ? ' Store facts that matter later with the remember tool.'
-          : ' Look up facts stored earlier with the recall tool.';
+    tools.includes('remember') && tools.includes('recall')
+      ? ' Use remember and recall for facts that matter across conversations.'
+      : tools.includes('remember')
+        ? ' Store facts that matter later with the remember tool.'
+        : tools.includes('recall')
+          ? ' Look up facts stored earlier with the recall tool.'
+          : '';
   // A given description becomes the second sentence (with its full stop); the placeholder one says nothing new.
   const given = description?.trim();
   const sentence = given ? (/[.!?]$/.test(given) ? ` ${given}` : ` ${given}.`) : '';
@@ -308,12 +305,10 @@ export async function scaffoldAgentKind(options: ScaffoldOptions): Promise<Scaff
     throw new ScaffoldError(`could not write ${manifestPath}: ${err instanceof Error ? err.message : String(err)}`);
   }
 
-  const notRunnable = tools.filter((t) => !RUNNABLE_TOOLS.includes(t));
   return {
     componentId: id,
     source: sourcePath,
     manifest: manifestPath,
-    notRunnable,
     nextSteps: nextSteps(kind, manifestPath, root, tools),
   };
 }
@@ -386,10 +381,6 @@ if (import.meta.main) {
     console.log(
       `  ${relative(process.cwd(), r.manifest) || r.manifest}: [[trigger.http]] ${kindRoute(positionals[0]!)} and [component.${r.componentId}]`,
     );
-    if (r.notRunnable.length > 0)
-      console.log(
-        `Note: ${r.notRunnable.join(', ')} cannot run in agent components yet (runnable: ${RUNNABLE_TOOLS.join(', ')}); agents granted them are not offered them.`,
-      );
     console.log('Next steps:');
     r.nextSteps.forEach((s) => console.log(s.startsWith('  ') ? `   ${s}` : `  - ${s}`));
   } catch (err) {

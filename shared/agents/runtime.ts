@@ -15,12 +15,9 @@
 import { HttpError } from '../http/errors.ts';
 import { approxTokenCount } from '../llm/offline.ts';
 import { parseSSE } from '../protocol/openai.ts';
-import { TOOLS, type Agent, type Tool } from '../protocol/agents.ts';
+import type { Agent, Tool } from '../protocol/agents.ts';
 import type { KvLike } from './registry.ts';
 import { formatHits, offeredTools as offeredToolsFor, runTool, searchKnowledge, TOOL_DEFINITIONS, type ToolServices } from './tools.ts';
-
-/** Every tool has a runner; whether an agent is offered one depends on its component's services (see tools.ts). */
-export const RUNNABLE_TOOLS: readonly Tool[] = TOOLS;
 
 /** At most this many model calls that return tool calls, per message. */
 export const MAX_TOOL_ROUNDS = 5;
