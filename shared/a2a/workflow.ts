@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { field, readSse } from '../mcp/sse.ts';
+import { field, readSse } from '../http/sse.ts';
 import { isTerminal, type Artifact, type Message, type StoredTask, type TaskState } from '../protocol/a2a.ts';
 import { SLUG } from '../protocol/agents.ts';
 import { JsonRpcError, JSONRPC_ERRORS } from '../protocol/jsonrpc.ts';

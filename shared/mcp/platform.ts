@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { withTimeout } from '../http/timeout.ts';
 
 export type Service = 'api' | 'rag' | 'workflow' | 'sandbox' | 'agents';
 
@@ -59,15 +60,6 @@ export function describeErrorBody(text: string): { code?: string; message?: stri
   }
   const trimmed = text.trim();
   return { message: trimmed === '' ? undefined : trimmed.slice(0, 300) };
-}
-
-/** Resolves with `promise`, or rejects with `onTimeout()` after `ms`. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** One MCP request's view of the platform. */

@@ -11,7 +11,7 @@ import { decodeCursor, encodeCursor, page } from '../../shared/mcp/pagination.ts
 import { describeErrorBody } from '../../shared/mcp/platform.ts';
 import { getPrompt, PROMPT_DESCRIPTORS } from '../../shared/mcp/prompts.ts';
 import { negotiate } from '../../shared/mcp/server.ts';
-import { readSse } from '../../shared/mcp/sse.ts';
+import { readSse } from '../../shared/http/sse.ts';
 import { TOOL_DESCRIPTORS } from '../../shared/mcp/tools/index.ts';
 import { agentUri, documentUri, parseResourceUri } from '../../shared/mcp/uris.ts';
 

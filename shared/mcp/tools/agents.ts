@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ConversationIdSchema, CreateAgentSchema, slug } from '../../protocol/agents.ts';
 import type { ContentBlock } from '../../protocol/mcp.ts';
 import { CalleeError, calleeError } from '../platform.ts';
-import { field, readSse } from '../sse.ts';
+import { field, readSse } from '../../http/sse.ts';
 import { tool } from '../tool.ts';
 import { agentUri } from '../uris.ts';
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { slug } from '../../protocol/agents.ts';
 import { WORKFLOW_LIMITS } from '../../protocol/workflows.ts';
 import { CalleeError, calleeError } from '../platform.ts';
-import { field, readSse } from '../sse.ts';
+import { field, readSse } from '../../http/sse.ts';
 import { tool } from '../tool.ts';
 
 /** A whole run: several model calls. */

@@ -1,9 +1,10 @@
 /**
- * Reading the server-sent events of the platform's streaming endpoints (agent chat, workflow runs).
+ * Reading the server-sent events of the platform's streaming endpoints (agent chat, workflow runs), for the MCP
+ * tools and the A2A handler.
  *
  * @module
  */
-import { withTimeout } from './platform.ts';
+import { withTimeout } from './timeout.ts';
 
 export interface SseEvent {
   event: string;
