@@ -52,7 +52,12 @@ export async function run(ctx: Ctx): Promise<{ markdown: string; data: Record<st
       log(`agents: seeding ${count} agents`);
       await seed(join(dir, 'agents.db'), count);
       const rc = join(dir, 'runtime-config.toml');
-      writeFileSync(rc, ['agents', 'memory', 'router', 'tasks', 'workflows'].map((l) => `[key_value_store.${l}]\ntype = "spin"\npath = "${l}.db"\n`).join('\n'));
+      writeFileSync(
+        rc,
+        ['agents', 'memory', 'router', 'tasks', 'workflows']
+          .map((l) => `[key_value_store.${l}]\ntype = "spin"\npath = "${l}.db"\n`)
+          .join('\n'),
+      );
       const host = await startPlatformOnFixture(root, fixture.url, { runtimeConfig: rc, stateDir: dir });
       const chat = {
         url: `${host.url}/agents/coder/agent-00000/chat`,
