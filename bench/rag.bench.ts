@@ -9,7 +9,7 @@
  * @module
  */
 import { startEmbeddedPostgres } from '../host/pglite.ts';
-import { ingestEvalSet, loadEvalSet, scoreMode } from '../test/fixtures/rag-eval/eval.ts';
+import { ingestEvalSet, knowledgePost, loadEvalSet, scoreMode } from '../test/fixtures/rag-eval/eval.ts';
 import { memoryRuntimeConfig, startApp } from '../test/helpers/host.ts';
 import type { Ctx } from './host.bench.ts';
 import { join } from 'node:path';
@@ -58,16 +58,7 @@ export async function run(ctx: Ctx): Promise<{ markdown: string; data: Record<st
       ['database_host', `postgres://127.0.0.1:${db.port}`],
     ]),
   });
-  const post = async (path: string, body: unknown): Promise<unknown> => {
-    const res = await fetch(`${app.url}/api/v1/knowledge${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
-    return JSON.parse(text) as unknown;
-  };
+  const post = knowledgePost(app.url);
   const md: string[] = [];
   const data: Record<string, unknown> = {};
   try {

@@ -13,14 +13,10 @@ import { agentApp, type KindDefinition } from './app.ts';
 import { AgentRegistry, memoryKv } from './registry.ts';
 import { CreateAgentSchema } from '../protocol/agents.ts';
 import { warmUpAgentApp } from './warm-up.ts';
+import { lazy } from '../lazy.ts';
 
 /** How long `ask_agent` waits for a remote agent's answer. */
 const PEER_TIMEOUT_MS = 120_000;
-
-function lazy<T>(open: () => T): () => T {
-  let value: T | undefined;
-  return () => (value ??= open());
-}
 
 /** A base URL variable without its trailing slash; undefined when the component does not have the variable. */
 function baseUrl(name: string): string | undefined {

@@ -71,3 +71,17 @@ export function invalidRequest(issues: readonly { path: readonly PropertyKey[]; 
     details: issues.map((i) => ({ ...i, path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)) })),
   });
 }
+
+/**
+ * The query parameters of `url` as a record. Empty values count as absent (`?kind=&limit=` is no filter); a
+ * parameter given twice is a 400 rather than a silent choice between the two.
+ */
+export function queryParams(url: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of new URL(url).searchParams) {
+    if (v === '') continue;
+    if (k in out) throw new HttpError(400, 'invalid_request', `query parameter ${k} is given more than once`);
+    out[k] = v;
+  }
+  return out;
+}

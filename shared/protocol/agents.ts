@@ -273,18 +273,27 @@ export function immutableFieldIssues(patch: PatchAgent, agent: { kind: string; n
 /** Opaque list cursors: base64url without padding. */
 export const CURSOR = /^[A-Za-z0-9_-]{1,512}$/;
 
+/** `limit` of a paged list query: 1–100, 20 when absent. */
+export const PageLimitSchema = z.coerce
+  .number({ error: 'limit must be a number' })
+  .int({ error: 'limit must be an integer' })
+  .min(1, { error: 'limit must be between 1 and 100' })
+  .max(100, { error: 'limit must be between 1 and 100' })
+  .default(20);
+
+/** `cursor` of a paged list query: a `nextCursor` from an earlier page. */
+export const PageCursorSchema = z
+  .string()
+  .regex(CURSOR, { error: 'cursor must be a nextCursor value returned by a previous page' })
+  .optional();
+
 /** `GET /api/v1/agents` query. Strict, so a misspelt parameter (`kinds=`) is an error rather than ignored. */
 export const AgentListQuerySchema = z.strictObject({
   kind: slug('kind').optional(),
   /** A skill id or tag (tags match case-insensitively). */
   skill: shortText('skill').optional(),
-  limit: z.coerce
-    .number({ error: 'limit must be a number' })
-    .int({ error: 'limit must be an integer' })
-    .min(1, { error: 'limit must be between 1 and 100' })
-    .max(100, { error: 'limit must be between 1 and 100' })
-    .default(20),
-  cursor: z.string().regex(CURSOR, { error: 'cursor must be a nextCursor value returned by a previous page' }).optional(),
+  limit: PageLimitSchema,
+  cursor: PageCursorSchema,
 });
 export type AgentListQuery = z.output<typeof AgentListQuerySchema>;
 

@@ -11,7 +11,7 @@
  * @module
  */
 import { z } from 'zod';
-import { CURSOR, SLUG, slug } from './agents.ts';
+import { PageCursorSchema, PageLimitSchema, SLUG, slug } from './agents.ts';
 
 export const WORKFLOW_LIMITS = {
   steps: 50,
@@ -206,13 +206,8 @@ export const RUN_ID = /^[a-z0-9]{24}$/;
 export const RunListQuerySchema = z.strictObject({
   status: z.enum(RUN_STATUSES, { error: `status must be one of ${RUN_STATUSES.join(', ')}` }).optional(),
   workflow: slug('workflow').optional(),
-  limit: z.coerce
-    .number({ error: 'limit must be a number' })
-    .int({ error: 'limit must be an integer' })
-    .min(1, { error: 'limit must be between 1 and 100' })
-    .max(100, { error: 'limit must be between 1 and 100' })
-    .default(20),
-  cursor: z.string().regex(CURSOR, { error: 'cursor must be a nextCursor value returned by a previous page' }).optional(),
+  limit: PageLimitSchema,
+  cursor: PageCursorSchema,
 });
 export type RunListQuery = z.output<typeof RunListQuerySchema>;
 

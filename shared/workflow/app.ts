@@ -13,7 +13,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { requireScope, type ApiKeysSource, type AuthEnv } from '../http/auth.ts';
-import { readBodyText, readJsonBody, validate } from '../http/body.ts';
+import { queryParams, readBodyText, readJsonBody, validate } from '../http/body.ts';
 import { HttpError, notFound, onError } from '../http/errors.ts';
 import { slug } from '../protocol/agents.ts';
 import {
@@ -53,16 +53,6 @@ export interface WorkflowAppDeps {
 
 const IdSchema = slug('definition id');
 const encoder = new TextEncoder();
-
-function query(c: Context): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of new URL(c.req.url).searchParams) {
-    if (v === '') continue;
-    if (k in out) throw new HttpError(400, 'invalid_request', `query parameter ${k} is given more than once`);
-    out[k] = v;
-  }
-  return out;
-}
 
 function runIdOf(c: Context): string {
   const id = c.req.param('id') ?? '';
@@ -204,7 +194,7 @@ export function workflowApp(deps: WorkflowAppDeps): Hono<AuthEnv> {
     c.header('location', `${P}/runs/${run.id}`);
     return c.json(runView(store, run, deps.now()), created ? 201 : 200);
   });
-  app.get(`${P}/runs`, read, (c) => c.json(listRuns(store, validate(RunListQuerySchema, query(c), 'query'), deps.now())));
+  app.get(`${P}/runs`, read, (c) => c.json(listRuns(store, validate(RunListQuerySchema, queryParams(c.req.url), 'query'), deps.now())));
   app.all(`${P}/runs`, methodNotAllowed('GET, POST'));
 
   app.get(`${P}/runs/:id`, read, (c) => {

@@ -120,3 +120,20 @@ export function startHostProcess(args: string[], env: NodeJS.ProcessEnv = {}): P
     });
   });
 }
+
+/**
+ * Variables that put the platform's router on an LLM fixture: the `chat` and `embed` aliases served by it, no answer
+ * cache and no retries, so a test sees every request it causes. `extra` adds or overrides variables.
+ */
+export function fixtureVariables(fixture: { url: string }, extra: [string, string][] = []): Map<string, string> {
+  return new Map([
+    ['localai_url', fixture.url],
+    [
+      'model_map',
+      JSON.stringify({ chat: [{ provider: 'local', model: 'fixture-chat' }], embed: [{ provider: 'local', model: 'fixture-embed' }] }),
+    ],
+    ['router_cache_ttl_seconds', '0'],
+    ['router_max_retries', '0'],
+    ...extra,
+  ]);
+}

@@ -13,22 +13,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLlmFixture, type LlmFixture } from '../fixtures/llm-fixture.ts';
 import { APPS } from '../helpers/apps.ts';
-import { memoryRuntimeConfig, startApp, startHostProcess, tempDir, type TestApp } from '../helpers/host.ts';
+import { fixtureVariables, memoryRuntimeConfig, startApp, startHostProcess, tempDir, type TestApp } from '../helpers/host.ts';
 
 const LABELS = ['agents', 'memory', 'router', 'tasks', 'workflows'];
 
 let fixture: LlmFixture;
 const cleanups: (() => Promise<unknown> | void)[] = [];
 
-function llmVariables(extra: [string, string][] = []): Map<string, string> {
-  return new Map([
-    ['localai_url', fixture.url],
-    ['model_map', JSON.stringify({ chat: [{ provider: 'local', model: 'fixture-chat' }] })],
-    ['router_cache_ttl_seconds', '0'],
-    ['router_max_retries', '0'],
-    ...extra,
-  ]);
-}
+const llmVariables = (extra: [string, string][] = []) => fixtureVariables(fixture, extra);
 
 async function start(extra: [string, string][] = []): Promise<TestApp> {
   const rc = memoryRuntimeConfig(LABELS);

@@ -9,7 +9,7 @@ import { ClientFactory, type Client } from '@a2a-js/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLlmFixture, type LlmFixture } from '../fixtures/llm-fixture.ts';
 import { APPS } from '../helpers/apps.ts';
-import { memoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
+import { fixtureVariables, memoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
 
 const SPARC_PHASES = ['specification', 'pseudocode', 'architecture', 'refinement', 'completion'];
 
@@ -24,12 +24,7 @@ beforeAll(async () => {
   rc = memoryRuntimeConfig(['agents', 'memory', 'router', 'tasks', 'workflows']);
   app = await startApp(APPS.main, {
     runtimeConfigFile: rc.file,
-    variables: new Map([
-      ['localai_url', fixture.url],
-      ['model_map', JSON.stringify({ chat: [{ provider: 'local', model: 'fixture-chat' }] })],
-      ['router_cache_ttl_seconds', '0'],
-      ['router_max_retries', '0'],
-    ]),
+    variables: fixtureVariables(fixture),
   });
   const res = await fetch(`${app.url}/api/v1/workflows/definitions`, {
     method: 'POST',

@@ -13,7 +13,7 @@ import { ClientFactory, type Client } from '@a2a-js/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLlmFixture, type LlmFixture } from '../fixtures/llm-fixture.ts';
 import { APPS } from '../helpers/apps.ts';
-import { memoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
+import { fixtureVariables, memoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
 
 let fixture: LlmFixture;
 let app: TestApp;
@@ -49,13 +49,7 @@ beforeAll(async () => {
   rc = config;
   app = await startApp(APPS.main, {
     runtimeConfigFile: config.file,
-    variables: new Map([
-      ['localai_url', fixture.url],
-      ['model_map', JSON.stringify({ chat: [{ provider: 'local', model: 'fixture-chat' }] })],
-      ['router_cache_ttl_seconds', '0'],
-      ['router_max_retries', '0'],
-      ['a2a_push_hosts', 'http://127.0.0.1:*'],
-    ]),
+    variables: fixtureVariables(fixture, [['a2a_push_hosts', 'http://127.0.0.1:*']]),
   });
   await createAgent({
     name: 'ada',

@@ -18,7 +18,7 @@ import { parse as parseToml } from 'smol-toml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLlmFixture, type LlmFixture, type LoggedRequest } from '../fixtures/llm-fixture.ts';
 import { APPS } from '../helpers/apps.ts';
-import { memoryRuntimeConfig as sharedMemoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
+import { fixtureVariables, memoryRuntimeConfig as sharedMemoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Wire shapes (the contract of the agent runtime)
@@ -71,16 +71,7 @@ function memoryRuntimeConfig(): string {
   return rc.file;
 }
 
-/** The app's variables: the fixture as the local provider, one alias, and no answer cache (tests count requests). */
-function variables(fixture: LlmFixture, extra: [string, string][] = []): Map<string, string> {
-  return new Map([
-    ['localai_url', fixture.url],
-    ['model_map', JSON.stringify({ chat: [{ provider: 'local', model: 'fixture-chat' }] })],
-    ['router_cache_ttl_seconds', '0'],
-    ['router_max_retries', '0'],
-    ...extra,
-  ]);
-}
+const variables = fixtureVariables;
 
 let fixture: LlmFixture;
 let app: TestApp;

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLlmFixture, type LlmFixture } from '../fixtures/llm-fixture.ts';
 import { APPS } from '../helpers/apps.ts';
-import { memoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
+import { fixtureVariables, memoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
 
 interface ToolCallRecord {
   id: string;
@@ -39,14 +39,7 @@ beforeAll(async () => {
   rc = memoryRuntimeConfig(['agents', 'memory', 'router', 'tasks', 'workflows']);
   app = await startApp(APPS.main, {
     runtimeConfigFile: rc.file,
-    variables: new Map([
-      ['localai_url', fixture.url],
-      [
-        'model_map',
-        JSON.stringify({ chat: [{ provider: 'local', model: 'fixture-chat' }], embed: [{ provider: 'local', model: 'fixture-embed' }] }),
-      ],
-      ['router_cache_ttl_seconds', '0'],
-      ['router_max_retries', '0'],
+    variables: fixtureVariables(fixture, [
       // Remote A2A peers on loopback (this same app plays the remote agent).
       ['a2a_peer_hosts', 'http://127.0.0.1:*'],
     ]),

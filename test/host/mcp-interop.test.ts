@@ -18,7 +18,7 @@ import { parse as parseToml } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLlmFixture, type LlmFixture } from '../fixtures/llm-fixture.ts';
 import { APPS } from '../helpers/apps.ts';
-import { memoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
+import { fixtureVariables, memoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
 
 const ADMIN_KEY = 'mcp-admin-key';
 const READ_KEY = 'mcp-read-key';
@@ -45,14 +45,7 @@ beforeAll(async () => {
   removeRc = rc.remove;
   app = await startApp(APPS.main, {
     runtimeConfigFile: rc.file,
-    variables: new Map([
-      ['localai_url', fixture.url],
-      [
-        'model_map',
-        JSON.stringify({ chat: [{ provider: 'local', model: 'fixture-chat' }], embed: [{ provider: 'local', model: 'fixture-embed' }] }),
-      ],
-      ['router_cache_ttl_seconds', '0'],
-      ['router_max_retries', '0'],
+    variables: fixtureVariables(fixture, [
       ['api_keys', `admin:plain:${ADMIN_KEY}\nread:plain:${READ_KEY}`],
       ['mcp_page_size', String(PAGE_SIZE)],
     ]),

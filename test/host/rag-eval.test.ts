@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../host/pglite.ts';
-import { ingestEvalSet, loadEvalSet, scoreMode, type ModeScore } from '../fixtures/rag-eval/eval.ts';
+import { ingestEvalSet, knowledgePost, loadEvalSet, scoreMode, type ModeScore, type Post } from '../fixtures/rag-eval/eval.ts';
 import { APPS } from '../helpers/apps.ts';
 import { memoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
 
@@ -30,16 +30,7 @@ afterAll(async () => {
   rc?.remove();
 });
 
-const post = async (path: string, body: unknown): Promise<unknown> => {
-  const res = await fetch(`${app.url}/api/v1/knowledge${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as unknown;
-};
+const post: Post = (path, body) => knowledgePost(app.url)(path, body);
 
 it('hybrid recall@5 is at least that of vector and of keyword search on the eval set', async () => {
   const set = loadEvalSet();

@@ -3,28 +3,15 @@
  * address parsing on their own. Needs Redis: CI starts one (.ci/run); locally the suite says loudly when it is absent.
  */
 import { randomUUID } from 'node:crypto';
-import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeReply, encodeCommand, parseRedisAddress } from '../../host/spin/redis.ts';
 import { APPS } from '../helpers/apps.ts';
+import { requireRedis } from '../helpers/redis.ts';
 import { startApp, type TestApp } from '../helpers/host.ts';
 
 const ADDRESS = 'redis://127.0.0.1:6379';
 
-async function redisUp(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port: 6379 });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-const available = await redisUp();
-if (!available && process.env.CI) throw new Error('Redis is not running on 127.0.0.1:6379; .ci/run starts it');
-if (!available) console.warn('\n!!! Redis is not running on 127.0.0.1:6379: the fermyon:spin/redis host tests are SKIPPED !!!\n');
+const available = await requireRedis('the fermyon:spin/redis host tests');
 
 describe('RESP codec and addresses', () => {
   it('encodes commands as arrays of bulk strings, binary-safe', () => {

@@ -18,7 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../host/pglite.ts';
 import { startLlmFixture, type LlmFixture } from '../fixtures/llm-fixture.ts';
 import { APPS, ROOT } from '../helpers/apps.ts';
-import { memoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
+import { fixtureVariables, memoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-results/screenshots');
@@ -42,18 +42,7 @@ let browser: Browser;
 async function start(extra: [string, string][] = []): Promise<TestApp> {
   const rc = memoryRuntimeConfig(kvLabels());
   cleanups.push(rc.remove);
-  const variables = new Map<string, string>([
-    ['localai_url', fixture.url],
-    [
-      'model_map',
-      JSON.stringify({ chat: [{ provider: 'local', model: 'fixture-chat' }], embed: [{ provider: 'local', model: 'fixture-embed' }] }),
-    ],
-    ['router_cache_ttl_seconds', '0'],
-    ['router_max_retries', '0'],
-    ['database_url', pg.url],
-    ['database_host', `postgres://127.0.0.1:${pg.port}`],
-    ...extra,
-  ]);
+  const variables = fixtureVariables(fixture, [['database_url', pg.url], ['database_host', `postgres://127.0.0.1:${pg.port}`], ...extra]);
   const a = await startApp(APPS.main, { runtimeConfigFile: rc.file, variables });
   cleanups.push(() => a.close());
   return a;

@@ -6,7 +6,6 @@
  * absent.
  */
 import { randomUUID } from 'node:crypto';
-import { createConnection } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -14,24 +13,12 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyValueStores, type KvStoreConfig } from '../../host/spin/key-value.ts';
 import { APPS } from '../helpers/apps.ts';
+import { requireRedis } from '../helpers/redis.ts';
 import { startApp, startHostProcess, tempDir, type HostProcess, type TestApp } from '../helpers/host.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379/13';
 
-async function redisUp(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port: 6379 });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-const redisAvailable = await redisUp();
-if (!redisAvailable && process.env.CI) throw new Error('Redis is not running on 127.0.0.1:6379; .ci/run starts it');
-if (!redisAvailable) console.warn('\n!!! Redis is not running on 127.0.0.1:6379: the wasi:keyvalue tests on Redis are SKIPPED !!!\n');
+const redisAvailable = await requireRedis('the wasi:keyvalue tests on Redis');
 
 const dir = tempDir();
 const runtimeConfig = join(dir.path, 'runtime-config.toml');

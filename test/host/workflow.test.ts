@@ -14,7 +14,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLlmFixture, type LlmFixture, type LoggedRequest } from '../fixtures/llm-fixture.ts';
 import { APPS } from '../helpers/apps.ts';
-import { memoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
+import { fixtureVariables, memoryRuntimeConfig, startApp, type TestApp } from '../helpers/host.ts';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Wire shapes
@@ -64,11 +64,7 @@ beforeAll(async () => {
   rc = memoryRuntimeConfig(['agents', 'memory', 'router', 'workflows', 'tasks']);
   app = await startApp(APPS.main, {
     runtimeConfigFile: rc.file,
-    variables: new Map([
-      ['localai_url', fixture.url],
-      ['model_map', JSON.stringify({ chat: [{ provider: 'local', model: 'fixture-chat' }] })],
-      ['router_cache_ttl_seconds', '0'],
-      ['router_max_retries', '0'],
+    variables: fixtureVariables(fixture, [
       // Failures must reach the workflow instead of being answered by the offline provider.
       ['router_offline_fallback', 'false'],
       ['workflow_lease_ms', '5000'],

@@ -39,6 +39,7 @@ import type { Agent } from '../../../shared/protocol/agents.ts';
 import { JsonRpcError, JSONRPC_ERRORS } from '../../../shared/protocol/jsonrpc.ts';
 import { KeyValue } from '../../../shared/spin/key-value.ts';
 import { variable } from '../../../shared/spin/variables.ts';
+import { lazy } from '../../../shared/lazy.ts';
 
 interface Deps {
   agents: () => KvLike;
@@ -179,11 +180,6 @@ export function buildApp(deps: Deps): Hono<AuthEnv> {
   app.notFound(notFound);
   app.onError(onError);
   return app;
-}
-
-function lazy<T>(open: () => T): () => T {
-  let value: T | undefined;
-  return () => (value ??= open());
 }
 
 // Host calls happen inside handlers only: at initialisation (Wizer) they are not available.

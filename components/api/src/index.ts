@@ -14,7 +14,7 @@ import { Hono, type Context } from 'hono';
 import { AgentRegistry, memoryKv, type RegistryStores } from '../../../shared/agents/registry.ts';
 import { COMPONENTS, VERSION } from '../../../shared/build-info.ts';
 import { AUTH_HEADER, authStatus, requireScope, type ApiKeysSource, type AuthEnv } from '../../../shared/http/auth.ts';
-import { readJsonBody, validate } from '../../../shared/http/body.ts';
+import { queryParams, readJsonBody, validate } from '../../../shared/http/body.ts';
 import { errorResponse, HttpError, notFound, onError } from '../../../shared/http/errors.ts';
 import { fire, warmUp } from '../../../shared/http/fire.ts';
 import {
@@ -29,6 +29,7 @@ import { describeSpinError } from '../../../shared/spin/errors.ts';
 import { KeyValue } from '../../../shared/spin/key-value.ts';
 import { variable } from '../../../shared/spin/variables.ts';
 import { z } from 'zod';
+import { lazy } from '../../../shared/lazy.ts';
 
 /** Largest accepted JSON body (an agent with 32 KiB of instructions and 64 skills fits comfortably). */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -42,17 +43,6 @@ interface Deps {
 
 const PathSchema = z.strictObject({ kind: slug('kind'), name: slug('name') });
 const ConversationPathSchema = z.strictObject({ kind: slug('kind'), name: slug('name'), conversationId: ConversationIdSchema });
-
-/** Query parameters as a record; empty values count as absent, so `?kind=&limit=` is the same as no filter. */
-function query(c: Context): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of new URL(c.req.url).searchParams) {
-    if (v === '') continue;
-    if (k in out) throw new HttpError(400, 'invalid_request', `query parameter ${k} is given more than once`);
-    out[k] = v;
-  }
-  return out;
-}
 
 /** The agent path parameters, validated (Hono has already percent-decoded them, so `..%2F` arrives as `../`). */
 function agentPath(c: Context): { kind: string; name: string } {
@@ -98,7 +88,7 @@ export function buildApp(deps: Deps): Hono<AuthEnv> {
     return c.json(agent, 201);
   });
 
-  app.get('/api/v1/agents', read, (c) => c.json(registry.list(validate(AgentListQuerySchema, query(c), 'query'))));
+  app.get('/api/v1/agents', read, (c) => c.json(registry.list(validate(AgentListQuerySchema, queryParams(c.req.url), 'query'))));
   app.all('/api/v1/agents', methodNotAllowed('GET, POST'));
 
   app.get('/api/v1/agents/:kind/:name', read, (c) => {
@@ -124,7 +114,7 @@ export function buildApp(deps: Deps): Hono<AuthEnv> {
   app.all('/api/v1/agents/:kind/:name', methodNotAllowed('GET, PATCH, DELETE'));
 
   app.get('/api/v1/conversations', read, (c) => {
-    const { agent } = validate(ConversationListQuerySchema, query(c), 'query');
+    const { agent } = validate(ConversationListQuerySchema, queryParams(c.req.url), 'query');
     const items = registry.conversations(agent.kind, agent.name);
     if (!items) throw agentNotFound(agent.kind, agent.name);
     return c.json({ agent: `${agent.kind}/${agent.name}`, items });
@@ -157,11 +147,6 @@ export function buildApp(deps: Deps): Hono<AuthEnv> {
   app.notFound(notFound);
   app.onError(onError);
   return app;
-}
-
-function lazy<T>(open: () => T): () => T {
-  let value: T | undefined;
-  return () => (value ??= open());
 }
 
 // Host calls happen inside handlers only: at initialisation (Wizer) they are not available.

@@ -92,8 +92,8 @@ export const emptyAgentDraft = (kind = ''): AgentDraft => ({
   monthlyTokens: '',
 });
 
-/** The body the form sends: create takes all of it; edit sends it as a merge patch (the API accepts `name`/`kind` unchanged). */
-export interface AgentBody {
+/** The fields of an agent the form edits, as the API has them. */
+export interface AgentFields {
   name: string;
   kind: string;
   description: string;
@@ -101,6 +101,10 @@ export interface AgentBody {
   instructions: string;
   tools: string[];
   skills: { id: string; name: string; description: string; tags: string[] }[];
+}
+
+/** The body the form sends: create takes all of it; edit sends it as a merge patch (the API accepts `name`/`kind` unchanged). */
+export interface AgentBody extends AgentFields {
   budget?: { dailyTokens?: number; monthlyTokens?: number } | null;
 }
 
@@ -174,16 +178,7 @@ export function validateAgent(draft: AgentDraft, editing = false): { errors: Fie
 }
 
 /** The form's fields for an existing agent record. */
-export function draftFromAgent(a: {
-  name: string;
-  kind: string;
-  description: string;
-  model: string;
-  instructions: string;
-  tools: string[];
-  skills: { id: string; name: string; description: string; tags: string[] }[];
-  budget?: { dailyTokens?: number; monthlyTokens?: number } | undefined;
-}): AgentDraft {
+export function draftFromAgent(a: AgentFields & { budget?: { dailyTokens?: number; monthlyTokens?: number } | undefined }): AgentDraft {
   return {
     name: a.name,
     kind: a.kind,

@@ -6,17 +6,11 @@
  */
 import { useState } from 'preact/hooks';
 import { path } from '../api.ts';
+import type { AgentFields } from '../validate.ts';
 import { ErrorNotice, Field, Link, Loading, Page, useApp, useLoad } from './ui.tsx';
 
 /** An agent record as `GET /api/v1/agents` lists it (the fields this page shows). */
-export interface AgentRecord {
-  name: string;
-  kind: string;
-  description: string;
-  model: string;
-  instructions: string;
-  tools: string[];
-  skills: { id: string; name: string; description: string; tags: string[] }[];
+export interface AgentRecord extends AgentFields {
   budget?: { dailyTokens?: number; monthlyTokens?: number };
   url: string;
   createdAt: string;
