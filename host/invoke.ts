@@ -73,10 +73,8 @@ export function invoke(
     } catch (err) {
       running = Promise.reject(err);
     }
-    const __t0 = performance.now();
     running.then(
       () => {
-        if (process.env.DBG_INVOKE) console.error('DBG handle settled after', (performance.now() - __t0).toFixed(1), 'ms');
         instance.release();
         onFinished?.();
         if (!settled) {
