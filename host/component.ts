@@ -5,7 +5,13 @@
  * and every request gets a new instance, as on Spin. Two things keep that cheap on V8:
  * - the generated glue is imported once and its `instantiate` is called per request with already-compiled modules;
  * - the main core module is rewritten to import its memory, so instantiation copies no data segments: a pooled
- *   memory is reset to the pristine image instead (see `wasm/memory-image.ts`).
+ *   memory is reset to the pristine image instead (see `wasm/memory-image.ts`), on another thread when the memory
+ *   can be shared (it always can with componentize-js output).
+ *
+ * The transpiler is `@bytecodealliance/jco-transpile` 0.1.1, pinned: its glue is the last before jco wrapped every
+ * import call in component-model-async task bookkeeping (jco ≥ 1.16, jco-transpile ≥ 0.3), which made each
+ * instance ~3× the glue (33k lines), a request ~60% slower on this host and the garbage collector busier. Hot
+ * imports bypass the glue altogether through hand-written lowerings (`wasi/lower.ts`).
  *
  * Blocking WASI and Spin calls are JSPI suspension points (`asyncImports`), so an instance waiting on I/O leaves
  * the event loop free for other requests.
@@ -18,7 +24,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HostError } from './errors.ts';
-import { extractMemoryImage, MemoryPool } from './wasm/memory-image.ts';
+import { extractMemoryImage, MemoryPool, shareMemoryImports } from './wasm/memory-image.ts';
 
 /** Imports that may suspend the guest (host returns a Promise). Unversioned names match every 0.2.x import. */
 export const ASYNC_IMPORTS = [
@@ -55,7 +61,7 @@ const POOL_TRIM_INTERVAL_MS = 10_000;
 const POOL_TRIM_WINDOWS = 6;
 
 /** Bump when the transpile options or the host's expectations of the glue change. */
-const CACHE_VERSION = 'v2';
+const CACHE_VERSION = 'v5';
 
 type Instantiate = (
   getCoreModule: (name: string) => WebAssembly.Module,
@@ -218,21 +224,28 @@ async function compile(
   const { instantiate } = (await import(pathToFileURL(join(dir, 'component.js')).href)) as { instantiate: Instantiate };
   const modules = new Map<string, WebAssembly.Module>();
   let pooled: Pooled | undefined;
+  const codes = new Map(await Promise.all(meta.coreModules.map(async (name) => [name, await readFile(join(dir, name))] as const)));
+  // A shared memory lets the pool reset it on another thread, off the request path; every module the memory is
+  // passed to must then import it as shared. Unshared (reset on this thread) if any of them cannot be rewritten.
+  const others = new Map<string, Uint8Array<ArrayBuffer> | null>();
+  for (const [name, code] of codes) if (name !== meta.mainModule) others.set(name, shareMemoryImports(code));
+  const canShare = [...others.values()].every((m) => m !== null);
+  const main = codes.get(meta.mainModule)!;
+  const extracted = extractMemoryImage(main, { shared: canShare });
+  const shared = canShare && extracted !== null;
+  // Never below the initial size: the engine's snapshot heap has to fit before any limit can apply.
+  const plan =
+    extracted && maxPages !== undefined
+      ? { ...extracted, maximumPages: Math.max(extracted.initialPages, Math.min(extracted.maximumPages ?? 65536, maxPages)) }
+      : extracted;
   await Promise.all(
-    meta.coreModules.map(async (name) => {
-      const code = await readFile(join(dir, name));
-      const extracted = name === meta.mainModule ? extractMemoryImage(code) : null;
-      // Never below the initial size: the engine's snapshot heap has to fit before any limit can apply.
-      const plan =
-        extracted && maxPages !== undefined
-          ? { ...extracted, maximumPages: Math.max(extracted.initialPages, Math.min(extracted.maximumPages ?? 65536, maxPages)) }
-          : extracted;
-      if (plan) {
+    [...codes].map(async ([name, code]) => {
+      if (name !== meta.mainModule) modules.set(name, await WebAssembly.compile(shared ? others.get(name)! : code));
+      else if (!plan) modules.set(name, await WebAssembly.compile(code));
+      else {
         const module = await WebAssembly.compile(plan.module);
         pooled = { module, pool: new MemoryPool(plan, { max: poolSize }), importModule: plan.importModule, importName: plan.importName };
         modules.set(name, module);
-      } else {
-        modules.set(name, await WebAssembly.compile(code));
       }
     }),
   );
@@ -327,19 +340,20 @@ async function transpileCached(id: string, bytes: Uint8Array, dir: string): Prom
   const metaPath = join(dir, 'meta.json');
   if (existsSync(metaPath)) return JSON.parse(await readFile(metaPath, 'utf8')) as TranspileMeta;
 
-  const { transpile } = await import('@bytecodealliance/jco');
-  let out: Awaited<ReturnType<typeof transpile>>;
+  const { transpileBytes } = await import('@bytecodealliance/jco-transpile');
+  let out: Awaited<ReturnType<typeof transpileBytes>>;
   try {
-    out = await transpile(bytes, {
+    out = await transpileBytes(bytes, {
       name: 'component',
       instantiation: 'async',
       asyncMode: 'jspi',
       asyncImports: ASYNC_IMPORTS,
       asyncExports: [EXPORT],
       wasiShim: false,
-      noTypescript: true,
-      quiet: true,
+      emitTypescriptDeclarations: false,
       base64Cutoff: 0,
+      // Imports that carry a hand-written lowering (host/wasi/lower.ts) skip the generic glue.
+      importBindings: 'hybrid',
     });
   } catch (cause) {
     throw new HostError(`component '${id}': jco could not transpile it`, {
@@ -363,7 +377,7 @@ async function transpileCached(id: string, bytes: Uint8Array, dir: string): Prom
   let mainSize = -1;
   for (const [name, data] of Object.entries(out.files)) {
     if (name.endsWith('.d.ts')) continue;
-    await writeFile(join(tmp, name), data);
+    await writeFile(join(tmp, name), name === 'component.js' ? adaptGlue(data) : data);
     if (name.endsWith('.wasm')) {
       coreModules.push(name);
       if (data.length > mainSize) {
@@ -381,4 +395,25 @@ async function transpileCached(id: string, bytes: Uint8Array, dir: string): Prom
     await rm(tmp, { recursive: true, force: true });
   }
   return meta;
+}
+
+/**
+ * Two small rewrites of jco's generated glue, each a no-op if the pattern is absent:
+ * - In hybrid mode the glue probes every import for a hand-written lowering at instantiation (`if
+ *   (Fields.prototype.append[symbolCabiLower])`), which throws for a function the host does not implement although
+ *   the guest may never call it. Probing with `?.` restores the default behaviour: a missing function fails only
+ *   when it is called.
+ * - `_debugLog` reads `process.env.JCO_DEBUG` on every call, hundreds of times per request (each a getenv through
+ *   an interceptor), and its callers build their argument objects regardless. Deciding once per instance lets V8
+ *   inline the empty function and drop those objects.
+ */
+function adaptGlue(js: Uint8Array): Uint8Array {
+  const text = new TextDecoder()
+    .decode(js)
+    .replace(/if \(([\w$.]+)\[symbolCabiLower\]\)/g, 'if ($1?.[symbolCabiLower])')
+    .replace(
+      /const _debugLog = \(\.\.\.args\) => \{\s*if \(!globalThis\?\.process\?\.env\?\.JCO_DEBUG\) \{ return; \}\s*console\.debug\(\.\.\.args\);\s*\};?/,
+      'const _debugLog = globalThis?.process?.env?.JCO_DEBUG ? (...args) => console.debug(...args) : () => {};',
+    );
+  return new TextEncoder().encode(text);
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import { randomBytes, randomFillSync } from 'node:crypto';
+import { CABI_LOWER } from './lower.ts';
 import { ByteQueue, callbackSink, InputStream, type IoError, OutputStream, Pollable } from './io.ts';
 
 /** `wasi:clocks/monotonic-clock` pollables are timers that start when the guest subscribes. */
@@ -26,8 +27,10 @@ function timerPollable(deadlineNs: bigint): Pollable {
   );
 }
 
+const now = (): bigint => process.hrtime.bigint();
+
 export const monotonicClock = {
-  now: (): bigint => process.hrtime.bigint(),
+  now: Object.assign(now, { [CABI_LOWER]: () => now }),
   resolution: (): bigint => 1n,
   subscribeInstant: (when: bigint): Pollable => timerPollable(when),
   subscribeDuration: (duration: bigint): Pollable => timerPollable(process.hrtime.bigint() + duration),

@@ -134,6 +134,14 @@ describe('responses', () => {
     expect(r.headers['keep-alive']).toBeUndefined();
   });
 
+  it("guest clocks: monotonic time advances across a sleep, wall time is the host's", async () => {
+    const res = await fetch(`${app.url}/probe/clock/30`);
+    const { elapsedMs, wallMs } = (await res.json()) as { elapsedMs: number; wallMs: number };
+    expect(elapsedMs).toBeGreaterThanOrEqual(29);
+    expect(elapsedMs).toBeLessThan(5000);
+    expect(Math.abs(wallMs - Date.now())).toBeLessThan(5000);
+  });
+
   it('a guest exception is a 500 and the host keeps serving', async () => {
     for (const action of ['throw', 'reject']) {
       const r = await get(`/probe/${action}/x`);

@@ -2,7 +2,14 @@ import { join } from 'node:path';
 import { parse } from '@bytecodealliance/jco';
 import { describe, it, expect } from 'vitest';
 import { Reader, SectionId, Writer, WasmBinaryError, readImports, readSections } from '../../host/wasm/binary.ts';
-import { MemoryPool, analyzeMemoryImage, extractMemoryImage, withPoolMemory, type MemoryImagePlan } from '../../host/wasm/memory-image.ts';
+import {
+  MemoryPool,
+  analyzeMemoryImage,
+  extractMemoryImage,
+  shareMemoryImports,
+  withPoolMemory,
+  type MemoryImagePlan,
+} from '../../host/wasm/memory-image.ts';
 import { DEFAULT_CACHE_DIR } from '../../host/app.ts';
 import { coreModules } from '../../host/component.ts';
 import { ROOT } from '../helpers/apps.ts';
@@ -321,6 +328,74 @@ describe('extractMemoryImage', () => {
     const memory = new MemoryPool(plan, { max: 1 }).acquire();
     const instance = new WebAssembly.Instance(module, withPoolMemory(plan, undefined, memory));
     expect(memoryOf(instance).grow(10)).toBe(1);
+  });
+});
+
+describe('shared pools (reset on another thread)', () => {
+  /** Acquires until the pool hands out `memory` again (its off-thread reset finished), or fails. */
+  const reacquire = (pool: MemoryPool, memory: WebAssembly.Memory): WebAssembly.Memory => {
+    const held: WebAssembly.Memory[] = [];
+    for (let i = 0; i < 8; i++) {
+      const m = pool.acquire();
+      if (m === memory) return m;
+      held.push(m);
+    }
+    throw new Error(`memory not handed out again (held ${held.length})`);
+  };
+
+  it('behaves like the original module, and a scribbled memory comes back pristine', async () => {
+    const bytes = await parse(MAIN_WAT);
+    const plan = extractMemoryImage(bytes, { shared: true });
+    if (!plan) throw new Error('expected a plan');
+    expect(plan).toMatchObject({ shared: true, maximumPages: 5 });
+    expect(WebAssembly.validate(plan.module)).toBe(true);
+    const pool = new MemoryPool(plan, { max: 4 });
+    const first = instantiateBoth(bytes, pool, plan);
+    expect(first.memory.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(sameBytes(memoryOf(first.original), first.memory)).toBe(true);
+    expect(fn(first.pooled, 'checksum')()).toBe(fn(first.original, 'checksum')());
+    fn(first.pooled, 'scribble')();
+    expect(fn(first.pooled, 'load')(70000)).toBe(0xab);
+    expect(pool.release(first.memory)).toBe(true);
+
+    const again = reacquire(pool, first.memory);
+    const fresh = new Uint8Array(plan.initialPages * PAGE);
+    fresh.set(plan.image);
+    expect(Buffer.from(again.buffer).equals(fresh)).toBe(true);
+    // Spares were prepared on the other thread and are just as pristine.
+    const spare = pool.acquire();
+    expect(spare).not.toBe(again);
+    expect(Buffer.from(spare.buffer).equals(fresh)).toBe(true);
+    expect(pool.stats().reused).toBeGreaterThan(0);
+  });
+
+  it('gives a module without maximum one (4 GiB) and discards memories that grew', async () => {
+    const bytes = await parse(NO_IMPORTS_WAT);
+    const plan = extractMemoryImage(bytes, { shared: true });
+    if (!plan) throw new Error('expected a plan');
+    expect(plan.maximumPages).toBe(65536);
+    const pool = new MemoryPool(plan, { max: 4 });
+    const pair = instantiateBoth(bytes, pool, plan);
+    expect(fn(pair.pooled, 'grow')(1)).toBe(1);
+    expect(pool.release(pair.memory)).toBe(false);
+    expect(pool.stats().discarded).toBe(1);
+    expect(() => new MemoryPool({ ...plan, maximumPages: undefined }, { max: 1 })).toThrow(/maximum/);
+  });
+
+  it('shareMemoryImports makes memory imports shared and leaves other modules alone', async () => {
+    const importer = new Uint8Array(
+      await parse('(module (import "env" "memory" (memory 1)) (func (export "f") (result i32) (i32.load (i32.const 0))))'),
+    );
+    const rewritten = shareMemoryImports(importer)!;
+    expect(WebAssembly.validate(rewritten)).toBe(true);
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    new Uint32Array(memory.buffer)[0] = 42;
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(rewritten), { env: { memory } });
+    expect(fn(instance, 'f')()).toBe(42);
+    // The original refuses a shared memory: the rewrite is what makes it fit.
+    expect(() => new WebAssembly.Instance(new WebAssembly.Module(importer), { env: { memory } })).toThrow(/shared/);
+    const plain = new Uint8Array(await parse('(module (func (export "g")))'));
+    expect(shareMemoryImports(plain)).toBe(plain);
   });
 });
 

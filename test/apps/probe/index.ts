@@ -46,6 +46,12 @@ async function handle(request: Request): Promise<Response> {
     case 'sleep':
       await new Promise((r) => setTimeout(r, Number(arg)));
       return new Response(`slept ${arg}`);
+    case 'clock': {
+      // The monotonic clock across a sleep of <arg> ms, and the wall clock.
+      const before = performance.now();
+      await new Promise((r) => setTimeout(r, Number(arg)));
+      return json({ elapsedMs: performance.now() - before, wallMs: Date.now() });
+    }
     case 'log':
       console.log(`stdout line: ${arg}`);
       console.error(`stderr line: ${arg}`);
