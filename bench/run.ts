@@ -35,7 +35,7 @@ const env = {
   cores: cpus().length,
   memoryGiB: Math.round(totalmem() / 2 ** 30),
   node: process.version,
-  jco: version('@bytecodealliance/jco'),
+  jcoTranspile: version('@bytecodealliance/jco-transpile'),
   componentizeJs: version('@bytecodealliance/componentize-js'),
   quick,
 };
@@ -57,8 +57,9 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const suites = SUITES.filter((s) => only.length === 0 || only.includes(s.name));
-const header = (e: typeof env) =>
-  `${e.date} · ${e.cpu} · ${e.cores} cores · ${e.memoryGiB} GiB · Node ${e.node} · jco ${e.jco} · componentize-js ${e.componentizeJs}${e.quick ? ' · **quick run**' : ''}`;
+// Results from before the transpiler was pinned name jco's version instead.
+const header = (e: typeof env & { jco?: string }) =>
+  `${e.date} · ${e.cpu} · ${e.cores} cores · ${e.memoryGiB} GiB · Node ${e.node} · ${e.jcoTranspile ? `jco-transpile ${e.jcoTranspile}` : `jco ${e.jco}`} · componentize-js ${e.componentizeJs}${e.quick ? ' · **quick run**' : ''}`;
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
 for (const suite of suites) {
   log(`suite ${suite.name}`);
