@@ -32,7 +32,7 @@ const PAGE_SIZE = 65536;
 /** 4 GiB: the most a 32-bit memory can have. */
 const MAX_PAGES = 65536;
 /** Memories a shared pool keeps ready or being reset beyond those in use. */
-const SPARES = 2;
+const SPARES = 1;
 
 /** Result of {@link extractMemoryImage}: a rewritten module plus the memory it expects. */
 export interface MemoryImagePlan {
