@@ -147,12 +147,21 @@ export type Filter = z.infer<typeof FilterSchema>;
 export const SEARCH_MODES = ['hybrid', 'vector', 'keyword'] as const;
 export type SearchMode = (typeof SEARCH_MODES)[number];
 
+/**
+ * How hybrid search merges its two lists: `score` (default) averages each list's min-max-normalised scores;
+ * `rrf` is reciprocal-rank fusion (k = 60), which looks at positions only. See test/fixtures/rag-eval/README.md.
+ */
+export const FUSIONS = ['score', 'rrf'] as const;
+export type Fusion = (typeof FUSIONS)[number];
+
 export const SearchSchema = z
   .strictObject({
     query: z.string().max(KNOWLEDGE_LIMITS.query).optional(),
     /** A query vector computed by the caller with the collection's model, instead of embedding `query`. */
     embedding: z.array(z.number().finite()).min(1).max(KNOWLEDGE_LIMITS.dimensions).optional(),
     mode: z.enum(SEARCH_MODES).optional(),
+    /** Hybrid mode only. */
+    fusion: z.enum(FUSIONS).optional(),
     topK: z.number().int().min(1).max(KNOWLEDGE_LIMITS.topK).optional(),
     filter: FilterSchema.optional(),
     minScore: z.number().finite().optional(),
@@ -170,7 +179,10 @@ export interface SearchResult {
   chunkId: string;
   /** Position of the chunk in its document, from 0. */
   index: number;
-  /** vector: cosine similarity; keyword: BM25-style weight; hybrid: reciprocal-rank fusion scaled to 1 = first in both. */
+  /**
+   * vector: cosine similarity; keyword: BM25-style weight; hybrid: mean of both min-max-normalised (fusion `rrf`:
+   * reciprocal-rank sum scaled so that first in both lists is 1); 1 = first in both.
+   */
   score: number;
   text: string;
   title: string | null;

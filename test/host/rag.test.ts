@@ -227,6 +227,13 @@ function coreSuite(ctx: { app?: TestApp; url?: string }) {
     const byVector = await call('POST', '/collections/notes/search', { embedding: Array(384).fill(0.05), topK: 2 });
     expect(byVector.status).toBe(200);
     expect(byVector.body.results).toHaveLength(2);
+    // Both fusions find the document that leads both lists and score it 1; other scores stay below.
+    for (const fusion of ['score', 'rrf']) {
+      const fused = await call('POST', '/collections/notes/search', { query: 'increase shared_buffers to a quarter of RAM', fusion });
+      expect(fused.status, JSON.stringify(fused.body)).toBe(200);
+      expect(fused.body.results[0]).toMatchObject({ documentId: 'notes/postgres.md', score: 1 });
+      for (const r of fused.body.results.slice(1)) expect(r.score).toBeLessThan(1);
+    }
   });
 
   it('filters on metadata: equality, array membership, in, ne, ranges, exists', async () => {
@@ -312,6 +319,10 @@ function coreSuite(ctx: { app?: TestApp; url?: string }) {
     expect((await call('GET', '/collections/notes/documents/big')).status).toBe(404);
     expect((await call('POST', '/collections/notes/search', { query: '' })).status).toBe(400);
     expect((await call('POST', '/collections/notes/search', { query: 'x', topK: 1000 })).status).toBe(400);
+    expect((await call('POST', '/collections/notes/search', { query: 'x', fusion: 'max' })).status).toBe(400);
+    const notHybrid = await call('POST', '/collections/notes/search', { query: 'x', mode: 'keyword', fusion: 'rrf' });
+    expect(notHybrid.status).toBe(400);
+    expect(notHybrid.body.error.message).toMatch(/hybrid search only/);
     expect((await call('GET', '/collections/notes')).body).toMatchObject({ documents: 3 });
   });
 
