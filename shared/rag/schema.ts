@@ -7,12 +7,16 @@
  * what searches with that cast and `collection_id = <id>` use. Full text is a `tsvector` column with a GIN index,
  * computed with the collection's text-search configuration. A document's chunks carry its `generation`: a re-ingest
  * writes the next generation and deletes older ones in the same statement, and searches join on the current one, so
- * a reader never sees a mix.
+ * a reader never sees a mix. `rag_lexemes` holds each collection's document frequencies (chunks per lexeme, and
+ * under the empty lexeme, which no text-search configuration produces, the chunk count), kept by the statements
+ * that write chunks, so keyword search reads its idf weights instead of counting matches on every query.
+ *
+ * Versions: 1 the tables above; 2 adds `rag_lexemes`, filled from the existing chunks when it is created.
  *
  * @module
  */
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * pgvector HNSW build parameters. Smaller than pgvector's defaults (m 16, ef_construction 64): on the embedded
@@ -76,6 +80,19 @@ BEGIN
   );
   CREATE INDEX IF NOT EXISTS rag_chunks_document ON rag_chunks (collection_id, document_id, generation, ord);
   CREATE INDEX IF NOT EXISTS rag_chunks_tsv ON rag_chunks USING gin (tsv);
+
+  IF to_regclass('rag_lexemes') IS NULL THEN
+    CREATE TABLE rag_lexemes (
+      collection_id bigint NOT NULL REFERENCES rag_collections (id) ON DELETE CASCADE,
+      lexeme text NOT NULL,
+      df int NOT NULL,
+      PRIMARY KEY (collection_id, lexeme)
+    );
+    INSERT INTO rag_lexemes (collection_id, lexeme, df)
+    SELECT collection_id, t.lexeme, count(*) FROM rag_chunks, unnest(tsv) AS t GROUP BY collection_id, t.lexeme
+    UNION ALL
+    SELECT collection_id, '', count(*) FROM rag_chunks GROUP BY collection_id;
+  END IF;
 
   CREATE TABLE IF NOT EXISTS rag_reasoning (
     id text PRIMARY KEY,

@@ -252,9 +252,37 @@ export function getDocument(sql: Sql, c: Collection, id: string, withChunks = fa
   return doc;
 }
 
+/**
+ * The `rag_lexemes` upsert for collection `$1` of a statement that writes chunks: adds the lexemes of the chunks in
+ * the CTEs named with +1 and subtracts those named with -1 (each CTE returns `tsv`), plus the chunk count under the
+ * empty lexeme. One upsert in lexeme order, so writers to one collection lock the rows they share in the same order
+ * and cannot deadlock. Counts that drop to 0 stay as rows; readers treat them as absent.
+ */
+function lexemeCounts(ctes: [name: string, sign: 1 | -1][]): string {
+  const rows = ctes.flatMap(([name, sign]) => [
+    `SELECT '' AS lexeme, ${sign} AS n FROM ${name}`,
+    `SELECT t.lexeme, ${sign} FROM ${name}, unnest(${name}.tsv) AS t`,
+  ]);
+  return `INSERT INTO rag_lexemes AS s (collection_id, lexeme, df)
+       SELECT $1::int8, l.lexeme, sum(l.n)::int FROM (${rows.join(' UNION ALL ')}) AS l
+       GROUP BY l.lexeme HAVING sum(l.n) <> 0 ORDER BY l.lexeme
+       ON CONFLICT (collection_id, lexeme) DO UPDATE SET df = s.df + EXCLUDED.df`;
+}
+
+/** Deletes a document and its chunks (explicitly rather than by cascade, so their lexemes are counted out). */
 export function deleteDocument(sql: Sql, c: Collection, id: string): void {
-  const n = sql.execute('DELETE FROM rag_documents WHERE collection_id = $1::int8 AND id = $2::text', [BigInt(c.id), id]);
-  if (n === 0) throw new HttpError(404, 'not_found', `no document '${id}' in collection '${c.name}'`);
+  const row = sql.query(
+    `WITH doc AS (
+       DELETE FROM rag_documents WHERE collection_id = $1::int8 AND id = $2::text RETURNING 1
+     ), gone AS (
+       DELETE FROM rag_chunks WHERE collection_id = $1::int8 AND document_id = $2::text RETURNING tsv
+     ), stats AS (
+       ${lexemeCounts([['gone', -1]])}
+     )
+     SELECT count(*) AS n FROM doc`,
+    [BigInt(c.id), id],
+  )[0];
+  if (Number(row?.n ?? 0) === 0) throw new HttpError(404, 'not_found', `no document '${id}' in collection '${c.name}'`);
 }
 
 export interface IngestResult {
@@ -349,13 +377,18 @@ export async function ingestDocument(sql: Sql, c: Collection, input: IngestDocum
      ), stale AS (
        DELETE FROM rag_chunks c USING doc
        WHERE c.collection_id = $1::int8 AND c.document_id = $2::text AND c.generation < doc.generation
-       RETURNING 1
+       RETURNING c.tsv
      ), fresh AS (
        INSERT INTO rag_chunks (collection_id, document_id, generation, ord, text, headings, embedding, tsv)
        SELECT $1::int8, $2::text, doc.generation, (e.ord - 1)::int, e.v ->> 't', e.v -> 'h',
               (e.v ->> 'e')::vector(${dims}), to_tsvector($9::text::regconfig, e.v ->> 'x')
        FROM doc, jsonb_array_elements($10::text::jsonb) WITH ORDINALITY AS e(v, ord)
-       RETURNING 1
+       RETURNING tsv
+     ), stats AS (
+       ${lexemeCounts([
+         ['fresh', 1],
+         ['stale', -1],
+       ])}
      )
      SELECT doc.inserted, (SELECT count(*) FROM fresh) AS chunks, (SELECT count(*) FROM stale) AS removed FROM doc`,
     [BigInt(c.id), id, title, input.content, contentType, JSON.stringify(metadata), hash, BigInt(chunks.length), c.language, payload],
@@ -429,10 +462,23 @@ function toHit(r: Row): Hit {
 }
 
 /**
+ * The filter and the current-generation check for chunk `c`, as a scalar subquery on its document: NULL (false) when
+ * the document is gone or on another generation. A scalar subquery, unlike a join or EXISTS, is not flattened into
+ * a join the planner may reorder, so it stays a filter on the chunk scan: the HNSW scan keeps returning neighbours
+ * until enough pass (iterative scan), and the plan does not depend on table statistics, which an embedded
+ * database without autovacuum never gathers (with none, the planner joined from the documents and sorted the
+ * whole collection).
+ */
+function documentCheck(where: string): string {
+  return `(SELECT ${where} FROM rag_documents d
+           WHERE d.collection_id = c.collection_id AND d.id = c.document_id AND d.generation = c.generation)`;
+}
+
+/**
  * Nearest chunks by cosine similarity through the collection's HNSW index. `hnsw.ef_search` (the candidate list,
  * which caps the result count) and iterative scans (which keep filtered searches from coming back short) are set
  * for this statement only, by an InitPlan the index scan depends on, because a pooled connection has no session to
- * `SET` them on.
+ * `SET` them on. The nearest chunks are found on `rag_chunks` alone; their text and document come after the LIMIT.
  */
 export function vectorSearch(sql: Sql, c: Collection, vector: number[], limit: number, filter: SearchRequest['filter']): Hit[] {
   if (vector.length !== c.dimensions) throw dimensionMismatch(c, vector.length);
@@ -444,48 +490,106 @@ export function vectorSearch(sql: Sql, c: Collection, vector: number[], limit: n
   const rows = sql.query(
     `WITH knobs AS MATERIALIZED (
        SELECT set_config('hnsw.ef_search', ${ef}, true) AS ef, set_config('hnsw.iterative_scan', 'relaxed_order', true) AS it
-     ), q AS MATERIALIZED (SELECT ${v}::vector(${n}) AS v FROM knobs)
-     SELECT ${HIT_COLUMNS}, 1 - (c.embedding::vector(${n}) <=> (SELECT v FROM q)) AS score
-     FROM rag_chunks c ${JOIN_DOCS}
-     WHERE c.collection_id = ${c.id} AND ${where}
-     ORDER BY c.embedding::vector(${n}) <=> (SELECT v FROM q)
-     LIMIT ${p.add(BigInt(limit))}`,
+     ), q AS MATERIALIZED (SELECT ${v}::vector(${n}) AS v FROM knobs
+     ), nearest AS MATERIALIZED (
+       SELECT c.id, c.embedding::vector(${n}) <=> (SELECT v FROM q) AS distance
+       FROM rag_chunks c
+       WHERE c.collection_id = ${c.id} AND ${documentCheck(where)}
+       ORDER BY c.embedding::vector(${n}) <=> (SELECT v FROM q)
+       LIMIT ${p.add(BigInt(limit))}
+     )
+     SELECT ${HIT_COLUMNS}, 1 - nearest.distance AS score
+     FROM nearest JOIN rag_chunks c ON c.id = nearest.id ${JOIN_DOCS}`,
     p.values,
   );
   return rows.map(toHit).sort((a, b) => b.score - a.score);
 }
 
 /**
+ * ts_rank of one lexeme in a tsvector without weights (all D, 0.1) is below 0.1: its positions add 0.1/j², and the
+ * sum is divided by π²/6. So a term adds at most 1.1 × idf to a keyword score (a little more, for float rounding).
+ */
+const TERM_BOUND = 1.1 + 1e-6;
+/** Candidate chunks scored in the first round of a keyword search (the postings of its rarest terms). */
+const FIRST_ROUND_ROWS = 2000;
+
+interface Term {
+  /** The lexeme as a tsquery that matches it and nothing else. */
+  tq: string;
+  df: number;
+  idf: number;
+}
+
+/** A lexeme as tsquery input: quoted, so it is one lexeme taken as it is (no parsing, no stemming). */
+const tsqueryOf = (lexeme: string) => `'${lexeme.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+
+/**
  * Keyword search: the query's lexemes (the collection's text-search configuration: stemming, stop words) matched
- * with OR, each weighted by its inverse document frequency in the collection (BM25's idf), so a rare identifier
- * outweighs common words; `ts_rank` adds a small term-frequency term. Lexemes in more than half of the chunks only
- * score, they do not select candidates, which keeps "how"/"use" from pulling in the whole collection.
+ * with OR, each weighted by its inverse document frequency in the collection (BM25's idf, from `rag_lexemes`), so a
+ * rare identifier outweighs common words; `ts_rank` adds a small term-frequency term. Lexemes in more than half of
+ * the chunks only score, they do not select candidates, which keeps "how"/"use" from pulling in the whole
+ * collection.
+ *
+ * Scoring every chunk that has one of the words would read a large part of the collection for common words, so the
+ * best chunks are found as MaxScore does, with the same results: first the chunks of the rarest terms (up to
+ * {@link FIRST_ROUND_ROWS} postings) are scored. A chunk with none of the rarest `k` terms scores at most the sum of
+ * the other terms' bounds; once that is below the `limit`-th score found, only chunks with one of those `k` terms
+ * can still make the results. If they were all in the first round, its results stand; otherwise a second round
+ * scores the chunks of those `k` terms.
  */
 export function keywordSearch(sql: Sql, c: Collection, query: string, limit: number, filter: SearchRequest['filter']): Hit[] {
+  const stats = sql.query(
+    `SELECT t.lexeme, s.df, (SELECT n.df FROM rag_lexemes n WHERE n.collection_id = $1::int8 AND n.lexeme = '') AS total
+     FROM (SELECT DISTINCT lexeme FROM unnest(to_tsvector($2::text::regconfig, $3::text))) AS t
+     JOIN rag_lexemes s ON s.collection_id = $1::int8 AND s.lexeme = t.lexeme AND s.df > 0`,
+    [BigInt(c.id), c.language, query],
+  );
+  if (stats.length === 0) return [];
+  const total = Math.max(Number(stats[0]!.total ?? 0), 1);
+  const terms: Term[] = stats
+    .map((r) => {
+      const df = Number(r.df);
+      return { tq: tsqueryOf(String(r.lexeme)), df, idf: Math.log(1 + (total - df + 0.5) / (df + 0.5)) };
+    })
+    .sort((a, b) => a.df - b.df || (a.tq < b.tq ? -1 : 1));
+  const selective = terms.filter((t) => t.df <= total / 2);
+  const selecting = selective.length > 0 ? selective : terms;
+  // rest[k]: the most a chunk scores with none of the rarest k selecting terms.
+  const rest = [terms.filter((t) => !selecting.includes(t)).reduce((sum, t) => sum + TERM_BOUND * t.idf, 0)];
+  for (let i = selecting.length - 1; i >= 0; i--) rest.unshift(rest[0]! + TERM_BOUND * selecting[i]!.idf);
+
+  let first = 1;
+  for (let rows = selecting[0]!.df; first < selecting.length && rows + selecting[first]!.df <= FIRST_ROUND_ROWS; first++) {
+    rows += selecting[first]!.df;
+  }
+  const hits = scoreChunks(sql, c, terms, selecting.slice(0, first), limit, filter);
+  if (first === selecting.length) return hits;
+  const threshold = hits.length >= limit ? hits[limit - 1]!.score : 0;
+  let needed = 1;
+  while (needed < selecting.length && rest[needed]! >= threshold) needed++;
+  return needed <= first ? hits : scoreChunks(sql, c, terms, selecting.slice(0, needed), limit, filter);
+}
+
+/** The `limit` best chunks, by score, among those with one of the `selecting` terms (and passing the filter). */
+function scoreChunks(sql: Sql, c: Collection, terms: Term[], selecting: Term[], limit: number, filter: SearchRequest['filter']): Hit[] {
   const p = new SqlParams();
-  const lang = p.add(c.language);
-  const q = p.add(query);
+  const weights = p.add(JSON.stringify(terms.map((t) => ({ q: t.tq, idf: t.idf }))), 'jsonb');
+  const select = p.add(selecting.map((t) => t.tq).join(' | '));
   const where = filterSql(filter, p);
   const rows = sql.query(
-    `WITH terms AS (
-       SELECT DISTINCT t.lexeme, quote_literal(t.lexeme)::tsquery AS tq FROM unnest(to_tsvector(${lang}::regconfig, ${q})) AS t
-     ), total AS (
-       SELECT greatest(count(*), 1)::float8 AS n FROM rag_chunks WHERE collection_id = ${c.id}
-     ), weights AS (
-       SELECT s.tq, s.df, ln(1 + (total.n - s.df + 0.5) / (s.df + 0.5)) AS idf, s.df <= total.n / 2 AS selective
-       FROM (SELECT terms.tq, (SELECT count(*) FROM rag_chunks x WHERE x.collection_id = ${c.id} AND x.tsv @@ terms.tq)::float8 AS df
-             FROM terms) s, total
-       WHERE s.df > 0
-     ), query AS (
-       SELECT string_agg(w.tq::text, ' | ')::tsquery AS tq FROM weights w
-       WHERE w.selective OR NOT EXISTS (SELECT 1 FROM weights WHERE selective)
+    `WITH w AS MATERIALIZED (
+       SELECT x.q::tsquery AS tq, x.idf FROM jsonb_to_recordset(${weights}) AS x(q text, idf float8)
+     ), best AS MATERIALIZED (
+       SELECT c.id, c.document_id, c.ord,
+         (SELECT sum(w.idf * (1 + ts_rank(c.tsv, w.tq))) FROM w WHERE c.tsv @@ w.tq) AS score
+       FROM rag_chunks c
+       WHERE c.collection_id = ${c.id} AND c.tsv @@ ${select}::tsquery AND ${documentCheck(where)}
+       ORDER BY score DESC, c.document_id, c.ord
+       LIMIT ${p.add(BigInt(limit))}
      )
-     SELECT ${HIT_COLUMNS},
-       (SELECT sum(w.idf * (1 + ts_rank(c.tsv, w.tq))) FROM weights w WHERE c.tsv @@ w.tq) AS score
-     FROM rag_chunks c ${JOIN_DOCS}, query
-     WHERE c.collection_id = ${c.id} AND query.tq IS NOT NULL AND c.tsv @@ query.tq AND ${where}
-     ORDER BY score DESC, c.document_id, c.ord
-     LIMIT ${p.add(BigInt(limit))}`,
+     SELECT ${HIT_COLUMNS}, best.score
+     FROM best JOIN rag_chunks c ON c.id = best.id ${JOIN_DOCS}
+     ORDER BY best.score DESC, best.document_id, best.ord`,
     p.values,
   );
   return rows.map(toHit);

@@ -71,6 +71,15 @@ async function assertConsistent(url: string): Promise<void> {
       'SELECT count(*) AS n FROM rag_chunks x WHERE NOT EXISTS (SELECT 1 FROM rag_documents d WHERE d.collection_id = x.collection_id AND d.id = x.document_id)',
     );
     expect(Number((orphans.rows[0] as { n: string }).n)).toBe(0);
+    // Keyword search's document frequencies (and chunk count, under '') are those of the stored chunks.
+    const drift = await c.query(
+      `SELECT count(*) AS n FROM (
+         SELECT collection_id, t.lexeme, count(*)::int AS df FROM rag_chunks, unnest(tsv) AS t GROUP BY 1, 2
+         UNION ALL SELECT collection_id, '', count(*)::int FROM rag_chunks GROUP BY 1
+       ) AS counted FULL JOIN (SELECT * FROM rag_lexemes WHERE df <> 0) AS kept USING (collection_id, lexeme)
+       WHERE counted.df IS DISTINCT FROM kept.df`,
+    );
+    expect(Number((drift.rows[0] as { n: string }).n), 'rag_lexemes rows that differ from a recount').toBe(0);
   } finally {
     await c.end();
   }
@@ -117,7 +126,7 @@ function coreSuite(ctx: { app?: TestApp; url?: string }) {
   it('creates the schema once under concurrent first requests', async () => {
     const answers = await Promise.all(Array.from({ length: 6 }, () => call('GET', '/health')));
     expect(answers.map((a) => a.status)).toEqual(Array(6).fill(200));
-    expect(answers[0]!.body).toEqual({ status: 'ok', schemaVersion: 1 });
+    expect(answers[0]!.body).toEqual({ status: 'ok', schemaVersion: 2 });
   });
 
   it('creates, lists and gets collections; a collection is fixed to the model that answered', async () => {
@@ -480,6 +489,24 @@ describe('rag when the database is missing or unusable', () => {
     // Once the database is back, the documents that failed go in on retry.
     for (let i = 0; i < 12; i++) expect([200, 201]).toContain((await call('POST', '/collections/c/documents', body(i))).status);
     await assertConsistent(db.url);
+  });
+
+  it('upgrades a version 1 database: the document frequencies are counted from the stored chunks', async () => {
+    const db = await startEmbeddedPostgres();
+    cleanups.push(() => db.close());
+    const app = await startRag(db.url, `postgres://127.0.0.1:${db.port}`);
+    const call = client(() => app);
+    expect((await call('POST', '/collections', { name: 'old', embeddingModel: 'builtin/offline' })).status).toBe(201);
+    for (const d of DOCS) expect((await call('POST', '/collections/old/documents', d)).status).toBe(201);
+    // Version 1 is version 2 without rag_lexemes.
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    await c.query('DROP TABLE rag_lexemes; DELETE FROM rag_schema WHERE version > 1');
+    await c.end();
+    expect((await call('GET', '/health')).body).toEqual({ status: 'ok', schemaVersion: 2 });
+    await assertConsistent(db.url);
+    const r = await call('POST', '/collections/old/search', { query: 'ownership borrowing', mode: 'keyword' });
+    expect(r.body.results[0].documentId).toBe('rust');
   });
 
   it('enforces scopes: read to search, admin to write, invoke to store reasoning', async () => {
