@@ -251,7 +251,18 @@ export function poll(list: Pollable[]): Uint32Array | Promise<Uint32Array> {
   if (list.length === 0) throw new Error('wasi:io/poll.poll called with an empty list');
   const ready = readyIndices(list);
   if (ready.length > 0) return ready;
-  return Promise.race(list.map((p) => p.wait())).then(() => readyIndices(list));
+  return waitForReady(list);
+}
+
+/** The contract is at least one index: a wait that settled without its pollable being ready is waited again. */
+async function waitForReady(list: Pollable[]): Promise<Uint32Array> {
+  for (;;) {
+    await Promise.race(list.map((p) => p.wait()));
+    const ready = readyIndices(list);
+    if (ready.length > 0) return ready;
+    // Let I/O and timers run before asking again, so a wait that keeps settling early cannot starve the loop.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }
 
 /** `wasi:io/streams.input-stream` reading from a {@link ByteQueue}. */

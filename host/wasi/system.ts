@@ -19,9 +19,15 @@ function timerPollable(deadlineNs: bigint): Pollable {
     isReady,
     () =>
       (promise ??= new Promise<void>((resolve) => {
-        const ms = Number((deadlineNs - process.hrtime.bigint()) / 1_000_000n);
-        // Round up so the pollable really is ready when the timer fires.
-        timer = setTimeout(resolve, Math.max(0, ms + 1));
+        // libuv schedules timers from the loop time cached at the start of the iteration, so after a busy
+        // iteration a timer can fire before its deadline: re-arm until the clock really has passed it. Resolving
+        // early would make `poll` report nothing ready (StarlingMonkey then runs the wrong timer).
+        const arm = () => {
+          const left = deadlineNs - process.hrtime.bigint();
+          if (left <= 0n) resolve();
+          else timer = setTimeout(arm, Number((left + 999_999n) / 1_000_000n));
+        };
+        arm();
       })),
     () => clearTimeout(timer),
   );
